@@ -1,0 +1,161 @@
+"""Job-aware blocking calls, so that a kill can wake a job that sleeps or waits.
+
+An exception injected into a thread lands only between bytecodes: a thread
+inside ``time.sleep``, a lock wait, ``recv`` or ``waitpid`` would ignore it
+until the call returns. So, in job threads only:
+
+- ``time.sleep`` waits on the job's cancel event instead;
+- the waiter lock that ``threading.Condition.wait`` blocks on (and through it
+  ``Event.wait``, ``queue.Queue.get``, ``Semaphore``, ``Barrier``, futures) is
+  registered with the job, and the kill releases it;
+- ``Thread.join`` waits in short slices and checks the cancel event;
+- sockets and child processes the job creates are recorded, and the kill
+  shuts the sockets down and terminates the processes.
+
+Every other thread calls straight through to the original, after one dict
+lookup. Code that bound a function before the patches were installed
+(``from time import sleep`` in a module imported earlier) keeps the original.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import threading
+import time
+from _thread import get_ident
+from typing import TYPE_CHECKING, Any, SupportsIndex
+
+from .context import current_job
+from .errors import JobKilled
+from .inject import clear
+
+if TYPE_CHECKING:
+    from .job import Job
+
+# The slice in which a job thread's Thread.join re-checks its cancel event.
+JOIN_SLICE = 0.02
+
+_original_sleep = time.sleep
+_original_allocate_lock = threading._allocate_lock  # type: ignore[attr-defined]
+_original_join = threading.Thread.join
+_original_socket_init = socket.socket.__init__
+_original_popen_init = subprocess.Popen.__init__
+
+
+def _raise_killed() -> None:
+    # The kill also injected a JobKilled that may still be pending in this
+    # thread: drop it, so that the job sees one exception, not a second one
+    # in the middle of its cleanup.
+    clear(get_ident())
+    raise JobKilled()
+
+
+def job_sleep(seconds: float | SupportsIndex) -> None:
+    """``time.sleep`` that a kill cuts short in a job thread."""
+    job = current_job()
+    if job is None:
+        return _original_sleep(seconds)
+    if job._cancel.is_set():
+        _raise_killed()
+    if float(seconds) <= 0:
+        return _original_sleep(seconds)  # sleep(0) yields the GIL; keep that
+    if job._cancel.wait(float(seconds)):
+        _raise_killed()
+    return None
+
+
+class JobWaiter:
+    """The lock a job thread's ``Condition.wait`` blocks on, wakeable by a kill."""
+
+    __slots__ = ("_job", "_lock")
+
+    def __init__(self, job: Job) -> None:
+        self._job = job
+        self._lock: threading.Lock = _original_allocate_lock()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if not blocking:
+            return self._lock.acquire(False)
+        job = self._job
+        job._waiting_on = self._lock
+        try:
+            # Checked after registering: a kill that came before the
+            # registration has set the event already.
+            if job._cancel.is_set():
+                _raise_killed()
+            got = self._lock.acquire(True, timeout)
+        finally:
+            job._waiting_on = None
+        if job._cancel.is_set():
+            _raise_killed()
+        return got
+
+    __enter__ = acquire
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def locked(self) -> bool:
+        return self._lock.locked()
+
+
+def _allocate_waiter() -> Any:
+    # threading.Condition.wait creates its waiter through the module global
+    # `_allocate_lock` at each call; there is no public hook for this.
+    job = current_job()
+    if job is None:
+        return _original_allocate_lock()
+    return JobWaiter(job)
+
+
+def job_join(self: threading.Thread, timeout: float | None = None) -> None:
+    """``Thread.join`` that a kill interrupts when a job thread calls it."""
+    job = current_job()
+    if job is None:
+        return _original_join(self, timeout)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        if job._cancel.is_set():
+            _raise_killed()
+        step = JOIN_SLICE if deadline is None else min(JOIN_SLICE, deadline - time.monotonic())
+        if step <= 0:
+            return None
+        _original_join(self, step)
+        if not self.is_alive():
+            return None
+
+
+def _socket_init(self: socket.socket, *args: Any, **kwargs: Any) -> None:
+    _original_socket_init(self, *args, **kwargs)
+    job = current_job()
+    if job is not None:
+        job._sockets.add(self)
+
+
+def _popen_init(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> None:
+    _original_popen_init(self, *args, **kwargs)
+    job = current_job()
+    if job is not None:
+        job._processes.add(self)
+
+
+_installed = False
+_install_lock = threading.Lock()
+
+
+def install_blocking_patches() -> None:
+    """Install the job-aware versions (once per process)."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        time.sleep = job_sleep
+        threading._allocate_lock = _allocate_waiter  # type: ignore[attr-defined]
+        threading.Thread.join = job_join  # type: ignore[method-assign]
+        socket.socket.__init__ = _socket_init  # type: ignore[method-assign]
+        subprocess.Popen.__init__ = _popen_init  # type: ignore[method-assign]
+        _installed = True

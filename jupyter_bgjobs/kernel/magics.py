@@ -1,0 +1,148 @@
+"""The IPython magics: ``%job``, ``%%job``, ``%jobs`` and ``%kill``."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from .errors import JobError
+from .table import format_table
+
+if TYPE_CHECKING:
+    from .job import Job
+    from .manager import JobManager
+
+# `-n NAME` / `--name=NAME` / `-n "two words"` in front of the code. The code
+# itself is not parsed as options: `%job f(-1)` must stay intact.
+_NAME_OPTION = re.compile(r"""^\s*(?:-n|--name)(?:\s+|=)(?:"([^"]*)"|'([^']*)'|(\S+))\s*""")
+
+# How long %kill waits to tell whether the jobs died.
+KILL_WAIT = 1.0
+
+
+def split_name_option(line: str) -> tuple[str | None, str]:
+    """``("name", "rest")`` from ``-n name rest``; ``(None, line)`` without the option."""
+    match = _NAME_OPTION.match(line)
+    if not match:
+        return None, line
+    name = next(group for group in match.groups() if group is not None)
+    return name, line[match.end() :]
+
+
+def _syntax_message(error: SyntaxError) -> str:
+    message = f"invalid syntax in the job's code: {error.msg} (line {error.lineno})"
+    if error.text:
+        message += f"\n    {error.text.rstrip()}"
+        if error.offset:
+            message += "\n    " + " " * (error.offset - 1) + "^"
+    return message
+
+
+@magics_class
+class JobMagics(Magics):
+    """Magics that start, list and kill background jobs."""
+
+    def __init__(self, shell: Any, manager: JobManager) -> None:
+        super().__init__(shell)
+        self.manager = manager
+
+    @property
+    def _shell(self) -> Any:
+        assert self.shell is not None  # magics are always registered with a shell
+        return self.shell
+
+    @magic_arguments()
+    @argument("-n", "--name", help="a name for the job, shown in %%jobs and in the sidebar")
+    @argument("code", nargs="*", help="%%job: an expression; %%%%job: the cell's statements")
+    @line_cell_magic
+    def job(self, line: str, cell: str | None = None) -> None:
+        """Run code in a background thread and return at once.
+
+        %job [-n NAME] EXPR     evaluates EXPR in the user namespace.
+        %%job [-n NAME]         runs the whole cell (statements, assignments,
+                                prints); the value of a final expression is
+                                the job's result.
+
+        What the job prints is kept in `jobs[N].output` and shown under the
+        cell that started it. `jobs[N].result` holds the result.
+        """
+        name, code = split_name_option(line)
+        shell = self._shell
+        user_ns = shell.user_ns
+        try:
+            if cell is None:
+                if not code.strip():
+                    raise UsageError("%job needs an expression, e.g. %job sum(range(10))")
+                job = self.manager.run_expression(code, user_ns, name=name)
+            else:
+                if code.strip():
+                    raise UsageError(f"%%job takes only -n NAME on its line, not {code.strip()!r}")
+                job = self.manager.run_cell(shell.transform_cell(cell), user_ns, name=name)
+        except SyntaxError as error:
+            raise UsageError(_syntax_message(error)) from None
+        print(f"Started job {job.number}" + (f" ({job.name})" if job.name else "") + ".")
+
+    @magic_arguments()
+    @argument("-v", "--verbose", action="store_true", help="full code and where killed jobs are blocked")
+    @line_magic
+    def jobs(self, line: str) -> None:
+        """Show the background jobs: running, finished and dead."""
+        args = parse_argstring(self.jobs, line)
+        print(format_table(self.manager.list(), verbose=args.verbose))
+
+    @magic_arguments()
+    @argument("-g", "--group", help="kill every running job of this group (a jobs.map)")
+    @argument("targets", nargs="*", help="job numbers, or 'all'")
+    @line_magic
+    def kill(self, line: str) -> None:
+        """Kill background jobs: %kill N [N ...], %kill all, %kill -g GROUP."""
+        try:
+            args = parse_argstring(self.kill, line)
+        except UsageError as error:
+            raise UsageError(f"%kill: {error}") from None
+        jobs = self._kill_targets(args.targets, args.group)
+        if not jobs:
+            print("No running jobs to kill.")
+            return
+        deadline = time.monotonic() + KILL_WAIT
+        for job in jobs:
+            job.wait(max(0.0, deadline - time.monotonic()))
+        for job in jobs:
+            print(_kill_report(job))
+
+    def _kill_targets(self, targets: list[str], group: str | None) -> list[Job]:
+        if group is not None:
+            if targets:
+                raise UsageError("%kill: give either -g GROUP or job numbers, not both")
+            return self.manager.kill_all(group=group)
+        if not targets:
+            raise UsageError("%kill needs job numbers, 'all', or -g GROUP")
+        if targets == ["all"]:
+            return self.manager.kill_all()
+        numbers = []
+        for target in targets:
+            if not target.isdigit():
+                raise UsageError(f"%kill: {target!r} is not a job number (use numbers, 'all' or -g GROUP)")
+            numbers.append(int(target))
+        try:
+            jobs = [self.manager[number] for number in numbers]
+        except JobError as error:
+            raise UsageError(f"%kill: {error}") from None
+        for job in jobs:  # check them all before killing any
+            if job.done:
+                raise UsageError(f"%kill: job {job.number} is not running (it is {job.status})")
+        return [job for job in jobs if job._request_kill()]
+
+
+def _kill_report(job: Job) -> str:
+    if job.status == "killed":
+        return f"Job {job.number} killed."
+    if job.done:
+        return f"Job {job.number} ended {job.status} before the kill landed."
+    where = f" (blocked in {job.blocked_in})" if job.blocked_in else ""
+    return f"Job {job.number}: kill requested, still running{where}."

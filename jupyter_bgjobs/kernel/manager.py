@@ -1,0 +1,287 @@
+"""The job manager of a kernel: the ``jobs`` object in the user namespace.
+
+Its API follows IPython's ``BackgroundJobManager`` (``new``, ``jobs[N]``,
+``result``, ``traceback``, ``remove``, ``flush``, ``status``, ``running``,
+``completed``, ``dead``) and adds kill, uids, listeners and ``map``. Every
+method is thread-safe: commands arrive from the main thread, subshell
+threads and comm handlers.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .. import protocol
+from .code import compile_cell, compile_expression, describe_call, describe_function
+from .errors import JobStateError, NoSuchJob
+from .feed import ChangeFeed, Listener
+from .group import JobGroup, chunks
+from .job import Job
+from .output import current_parent
+from .reaper import Reaper
+
+JobList = list[Job]  # `list` is also a method name of JobManager
+
+
+def _chunk_call(group: JobGroup, chunk: list[int], number: int) -> Callable[[], Any]:
+    return lambda: group._run_chunk(chunk)
+
+
+class JobManager:
+    """Runs and keeps the background jobs of one process."""
+
+    def __init__(self, namespace: dict[str, Any] | None = None) -> None:
+        self._namespace = namespace
+        self._lock = threading.Lock()
+        self._jobs: dict[int, Job] = {}
+        self._by_uid: dict[str, Job] = {}
+        self._next_number = 0
+        self._groups: dict[str, JobGroup] = {}
+        self._feed = ChangeFeed()
+        self._reaper = Reaper()
+
+    # --- starting jobs --------------------------------------------------------
+
+    def new(self, func_or_exp: Callable[..., Any] | str, *args: Any, **kwargs: Any) -> Job:
+        """Start a job, as ``BackgroundJobManager.new`` does.
+
+        ``func_or_exp`` is a callable (called with ``*args, **kwargs``) or an
+        expression string, evaluated in the user namespace (or in the
+        ``glob``/``locals`` mappings given as keywords). Keywords ``name``
+        and ``daemon`` belong to the job and are not passed on.
+        """
+        name = kwargs.pop("name", None)
+        daemon = kwargs.pop("daemon", True)
+        if isinstance(func_or_exp, str):
+            glob = kwargs.pop("glob", None)
+            loc = kwargs.pop("locals", None)
+            if glob is None:
+                glob = self._namespace if self._namespace is not None else sys._getframe(1).f_globals
+            return self.run_expression(func_or_exp, glob, loc, name=name, daemon=daemon)
+        if not callable(func_or_exp):
+            raise TypeError(f"jobs.new takes a callable or an expression string, not {type(func_or_exp).__name__}")
+        call = functools.partial(func_or_exp, *args, **kwargs)
+        return self._create(lambda number: call, describe_call(func_or_exp, args, kwargs), "func", name, daemon=daemon)
+
+    def run_expression(
+        self,
+        expr: str,
+        namespace: dict[str, Any],
+        local_ns: dict[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        daemon: bool = True,
+    ) -> Job:
+        """Evaluate ``expr`` in ``namespace`` in a new job; a syntax error raises at once."""
+        expr = expr.strip()
+        if not expr:
+            raise SyntaxError("no expression to run")
+        return self._create(
+            lambda number: compile_expression(expr, f"<job {number}>", namespace, local_ns),
+            expr,
+            "expr",
+            name,
+            daemon=daemon,
+        )
+
+    def run_cell(self, source: str, namespace: dict[str, Any], *, name: str | None = None) -> Job:
+        """Run statements in ``namespace`` in a new job; its last expression is the result."""
+        if not source.strip():
+            raise SyntaxError("no code to run")
+        return self._create(lambda number: compile_cell(source, f"<job {number}>", namespace), source, "cell", name)
+
+    def map(
+        self, func: Callable[[Any], Any], iterable: Iterable[Any], workers: int = 8, name: str | None = None
+    ) -> JobGroup:
+        """Call ``func`` on every item in ``workers`` jobs; see ``JobGroup``."""
+        if not callable(func):
+            raise TypeError(f"jobs.map takes a callable, not {type(func).__name__}")
+        items = list(iterable)
+        with self._lock:
+            if name is None:
+                name = f"map-{len(self._groups)}"
+            if name in self._groups and self._groups[name].status == "running":
+                raise JobStateError(f"a map named {name!r} is still running")
+            group = self._groups[name] = JobGroup(name, func, items)
+        indices = [chunk for chunk in chunks(range(len(items)), workers) if chunk]
+        label = describe_function(func)
+        for part, chunk in enumerate(indices, 1):
+            code = f"jobs.map({label}, ...): chunk {part}/{len(indices)}, {len(chunk)} items"
+            job = self._create(
+                functools.partial(_chunk_call, group, chunk),
+                code,
+                "map",
+                f"{name} [{part}/{len(indices)}]",
+                name,
+            )
+            group.jobs.append(job)
+        return group
+
+    def group(self, name: str) -> JobGroup:
+        """The ``jobs.map`` group of that name."""
+        try:
+            return self._groups[name]
+        except KeyError:
+            raise NoSuchJob(f"no map group named {name!r}") from None
+
+    def _create(
+        self,
+        make_call: Callable[[int], Callable[[], Any]],
+        code: str,
+        kind: str,
+        name: str | None,
+        group: str | None = None,
+        daemon: bool = True,
+    ) -> Job:
+        parent = current_parent()
+        with self._lock:
+            number = self._next_number
+            call = make_call(number)  # a SyntaxError here starts nothing, uses no number
+            self._next_number += 1
+            job = Job(self, number, call, code=code, kind=kind, name=name, group=group, parent=parent, daemon=daemon)
+            self._jobs[number] = job
+            self._by_uid[job.uid] = job
+        self._changed(job)
+        job._start()
+        return job
+
+    # --- finding jobs ---------------------------------------------------------
+
+    def __getitem__(self, number: int) -> Job:
+        with self._lock:
+            job = self._jobs.get(number) if isinstance(number, int) else None
+        if job is None:
+            raise NoSuchJob(f"no job number {number!r}")
+        return job
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def __iter__(self) -> Any:
+        return iter(self.list())
+
+    def get(self, uid: str) -> Job:
+        """The job with this uid."""
+        job = self._by_uid.get(uid)
+        if job is None:
+            raise NoSuchJob(f"no job with uid {uid!r}")
+        return job
+
+    def resolve(self, target: Job | int | str) -> Job:
+        """A job given as a Job, a number or a uid."""
+        if isinstance(target, Job):
+            return target
+        if isinstance(target, int) and not isinstance(target, bool):
+            return self[target]
+        if isinstance(target, str):
+            return self.get(target)
+        raise NoSuchJob(f"not a job: {target!r}")
+
+    def list(self) -> JobList:
+        """Every job, oldest first."""
+        with self._lock:
+            return list(self._jobs.values())
+
+    def _in(self, states: Iterable[str]) -> JobList:
+        wanted = set(states)
+        return [job for job in self.list() if job.status in wanted]
+
+    @property
+    def running(self) -> JobList:
+        """Jobs queued or running."""
+        return self._in(protocol.GROUPS["running"])
+
+    @property
+    def completed(self) -> JobList:
+        """Jobs that finished normally."""
+        return self._in(protocol.GROUPS["finished"])
+
+    @property
+    def dead(self) -> JobList:
+        """Jobs that failed or were killed."""
+        return self._in(protocol.GROUPS["dead"])
+
+    @property
+    def all(self) -> dict[int, Job]:
+        """Every job by number."""
+        with self._lock:
+            return dict(self._jobs)
+
+    # --- BackgroundJobManager's reading commands ------------------------------
+
+    def result(self, number: int) -> Any:
+        """The result of job ``number`` (None until it finishes)."""
+        return self[number].result
+
+    def traceback(self, number: int | None = None) -> None:
+        """Print the traceback of job ``number``, or of every dead job."""
+        jobs = [self[number]] if number is not None else self.dead
+        for job in jobs:
+            text = job.traceback()
+            if text:
+                print(f"Traceback of job {job.number} ({job.status}):\n{text}")
+
+    def status(self, verbose: bool = False) -> None:
+        """Print the jobs grouped as running, finished and dead."""
+        from .table import format_table
+
+        print(format_table(self.list(), verbose=verbose))
+
+    # --- changing commands ----------------------------------------------------
+
+    def kill(self, target: Job | int | str = "all", wait: float | None = 1.0) -> bool:
+        """Kill one job (a Job, a number, a uid) or ``"all"``; True if all died within ``wait``."""
+        if target == "all":
+            jobs = self.kill_all()
+        else:
+            job = self.resolve(target)
+            if not job._request_kill():
+                raise JobStateError(f"job {job.number} is not running (it is {job.status})")
+            jobs = [job]
+        for job in jobs:
+            if wait:
+                job.wait(wait)
+        return all(job.status == "killed" for job in jobs)
+
+    def kill_all(self, group: str | None = None) -> JobList:
+        """Ask every running job (of ``group``, if given) to die; the ones asked."""
+        return [job for job in self.running if (group is None or job.group == group) and job._request_kill()]
+
+    def remove(self, target: Job | int | str) -> None:
+        """Forget an ended job."""
+        job = self.resolve(target)
+        if not job.done:
+            raise JobStateError(f"job {job.number} is still {job.status}: kill it first")
+        with self._lock:
+            self._jobs.pop(job.number, None)
+            self._by_uid.pop(job.uid, None)
+        self._feed.removed(job.uid)
+
+    def flush(self) -> int:
+        """Forget every ended job; how many were forgotten."""
+        ended = [job for job in self.list() if job.done]
+        for job in ended:
+            self.remove(job)
+        return len(ended)
+
+    # --- listeners (the comm layer is one) -------------------------------------
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener(changed_jobs, removed_uids)`` with batches of changes."""
+        self._feed.add_listener(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        self._feed.remove_listener(listener)
+
+    def _changed(self, job: Job) -> None:
+        self._feed.changed(job)
+
+    def _watch_kill(self, job: Job) -> None:
+        self._reaper.watch(job)
+
+    def __repr__(self) -> str:
+        return f"<JobManager: {len(self.running)} running, {len(self.completed)} finished, {len(self.dead)} dead>"

@@ -1,0 +1,127 @@
+"""Per-job output: what a job prints goes to that job alone.
+
+``sys.stdout`` and ``sys.stderr`` are wrapped once by a ``RoutedStream``: a
+write from a job thread is appended to that job's bounded ``OutputBuffer``
+and still reaches the wrapped stream (the notebook cell, the terminal).
+Writes from every other thread pass straight through. Output that child
+processes write to the file descriptors is not seen here.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections import deque
+from typing import Any, TextIO
+
+from .context import current_job
+
+DEFAULT_LIMIT = 1_000_000
+
+
+class OutputBuffer:
+    """The last ``limit`` characters written by one job (stdout and stderr interleaved)."""
+
+    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
+        self._limit = limit
+        self._chunks: deque[str] = deque()
+        self._size = 0
+        self._lock = threading.Lock()
+        self.dropped = 0  # characters dropped from the front to respect the limit
+
+    def write(self, text: str) -> None:
+        if not text:
+            return
+        with self._lock:
+            self._chunks.append(text)
+            self._size += len(text)
+            while self._size > self._limit:
+                head = self._chunks[0]
+                excess = self._size - self._limit
+                if len(head) <= excess:
+                    self._chunks.popleft()
+                    self._size -= len(head)
+                    self.dropped += len(head)
+                else:
+                    self._chunks[0] = head[excess:]
+                    self._size -= excess
+                    self.dropped += excess
+
+    def getvalue(self) -> str:
+        with self._lock:
+            return "".join(self._chunks)
+
+    def tail(self, limit: int) -> str:
+        """The last ``limit`` characters, without joining the whole buffer."""
+        with self._lock:
+            parts: list[str] = []
+            size = 0
+            for chunk in reversed(self._chunks):
+                parts.append(chunk)
+                size += len(chunk)
+                if size >= limit:
+                    break
+        text = "".join(reversed(parts))
+        return text[-limit:] if len(text) > limit else text
+
+    def __len__(self) -> int:
+        return self._size
+
+
+class RoutedStream:
+    """A proxy for a text stream that also copies job threads' writes to their job."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.wrapped = stream
+
+    def write(self, text: str) -> int:
+        job = current_job()
+        if job is not None and isinstance(text, str):
+            job._write_output(text)
+        return self.wrapped.write(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.wrapped, name)
+
+
+def install_output_routing() -> None:
+    """Wrap sys.stdout and sys.stderr (once: loading twice changes nothing)."""
+    if not isinstance(sys.stdout, RoutedStream):
+        sys.stdout = RoutedStream(sys.stdout)
+    if not isinstance(sys.stderr, RoutedStream):
+        sys.stderr = RoutedStream(sys.stderr)
+
+
+def _kernel_streams() -> list[Any]:
+    streams = []
+    for stream in (sys.stdout, sys.stderr):
+        inner = stream.wrapped if isinstance(stream, RoutedStream) else stream
+        if hasattr(inner, "set_thread_parent"):
+            streams.append(inner)
+    return streams
+
+
+def current_parent() -> dict[str, Any] | None:
+    """The message header output is attributed to now (ipykernel), or None."""
+    for stream in _kernel_streams():
+        header = getattr(stream, "parent_header", None)
+        if header:
+            return dict(header)
+    return None
+
+
+def echo_to(parent: dict[str, Any] | None) -> None:
+    """Send this thread's output to the cell whose header is ``parent``.
+
+    ipykernel 7.4+ routes a thread's output to the latest cell unless the
+    thread sets its own parent; 6.29+ already routes it to the cell that
+    started the thread, and a terminal has no cells at all.
+    """
+    if not parent:
+        return
+    for stream in _kernel_streams():
+        stream.set_thread_parent(parent)

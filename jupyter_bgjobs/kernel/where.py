@@ -1,0 +1,41 @@
+"""Where a job's thread is: for tracebacks and for ``blocked_in``."""
+
+from __future__ import annotations
+
+import os
+import sys
+import sysconfig
+from types import FrameType
+
+_ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
+# Library code (the standard library, installed packages) is where a job
+# waits; the user's own frame above it is where the job is.
+_LIBRARY_DIRS = tuple({sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")})
+
+
+def is_engine_frame(frame: FrameType) -> bool:
+    """True for frames of this package's kernel engine (not the user's code)."""
+    return os.path.dirname(frame.f_code.co_filename) == _ENGINE_DIR
+
+
+def _describe(frame: FrameType) -> str:
+    return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+
+
+def blocked_in(thread_id: int) -> str | None:
+    """Where a thread is, as ``file:line in function`` of the user's innermost frame.
+
+    When the thread waits inside library code, the library frame it
+    waits in follows, e.g. ``<job 3>:2 in <module> (waiting in .../threading.py:324 in wait)``.
+    """
+    frame = sys._current_frames().get(thread_id)
+    while frame is not None and is_engine_frame(frame):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    innermost = frame
+    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
+        frame = frame.f_back
+    if frame is None or frame is innermost:
+        return _describe(innermost)
+    return f"{_describe(frame)} (waiting in {_describe(innermost)})"

@@ -1,0 +1,35 @@
+import { groupJobs } from '../grouping';
+import { makeJob } from './fixtures';
+
+describe('groupJobs', () => {
+  it('groups jobs by notebook path, newest first within a notebook', () => {
+    const jobs = [
+      makeJob({ uid: 'a0', number: 0, created: '2026-11-27T10:00:00Z' }),
+      makeJob({
+        uid: 'b0',
+        number: 0,
+        kernel_id: 'kernel-b',
+        paths: ['other/report.ipynb']
+      }),
+      makeJob({ uid: 'a1', number: 1, created: '2026-11-27T10:05:00Z' })
+    ];
+    const sections = groupJobs(jobs);
+    expect(sections.map(section => section.key)).toEqual([
+      'analysis.ipynb',
+      'other/report.ipynb'
+    ]);
+    expect(sections[0].jobs.map(job => job.uid)).toEqual(['a1', 'a0']);
+    expect(sections[0].kernelIds).toEqual(['kernel-a']);
+  });
+
+  it('puts jobs of a kernel without a notebook in a section of their own, last', () => {
+    const sections = groupJobs([
+      makeJob({ uid: 'x', kernel_id: 'kernel-x', paths: [] }),
+      makeJob({ uid: 'y', paths: ['z.ipynb'] })
+    ]);
+    expect(sections.map(section => [section.key, section.path])).toEqual([
+      ['z.ipynb', 'z.ipynb'],
+      ['kernel:kernel-x', null]
+    ]);
+  });
+});
