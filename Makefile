@@ -13,6 +13,10 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 INSTALLED := $(VENV)/.installed
+# A second environment with ipykernel 6, exposed to the first as the kernel
+# "python3-ipk6": the kernel side is tested on ipykernel 7 and 6.29+.
+IPK6 := .venv-ipk6
+IPK6_INSTALLED := $(IPK6)/.installed
 UI_INSTALLED := ui-tests/node_modules/.installed
 PY_SOURCES := jupyter_bgjobs tests bench
 
@@ -26,7 +30,15 @@ $(INSTALLED): pyproject.toml package.json
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@
 
-install: $(INSTALLED)
+$(IPK6_INSTALLED): pyproject.toml $(INSTALLED)
+	$(PYTHON) -m venv $(IPK6)
+	$(IPK6)/bin/pip install --quiet --upgrade pip
+	# No build hooks: the kernel side needs no frontend build.
+	HATCH_BUILD_NO_HOOKS=true $(IPK6)/bin/pip install --quiet -e . "ipykernel>=6.29,<7"
+	$(IPK6)/bin/python -m ipykernel install --prefix $(VENV) --name python3-ipk6 --display-name "Python 3 (ipykernel 6)"
+	touch $@
+
+install: $(INSTALLED) $(IPK6_INSTALLED)
 
 lab: install
 	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=examples --LabApp.default_url=/lab/tree/demo.ipynb
@@ -60,4 +72,4 @@ ui-test: install chromium $(UI_INSTALLED)
 	cd ui-tests && jlpm playwright test
 
 clean:
-	rm -rf $(VENV) node_modules ui-tests/node_modules lib jupyter_bgjobs/labextension jupyter_bgjobs/_version.py
+	rm -rf $(VENV) $(IPK6) node_modules ui-tests/node_modules lib jupyter_bgjobs/labextension jupyter_bgjobs/_version.py

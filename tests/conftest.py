@@ -10,10 +10,15 @@ from .kernel_session import KernelSession
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 
-@pytest.fixture
-def kernel() -> Iterator[KernelSession]:
-    """A fresh IPython kernel of this environment (which loads jupyter_bgjobs by itself)."""
-    manager, client = start_new_kernel(kernel_name="python3", startup_timeout=60)
+# The kernel side must work on ipykernel 7 (this environment) and on 6.29+
+# (the "python3-ipk6" kernel, from the second environment `make` builds).
+KERNELS = ["python3", "python3-ipk6"]
+
+
+@pytest.fixture(params=KERNELS)
+def kernel(request: pytest.FixtureRequest) -> Iterator[KernelSession]:
+    """A fresh IPython kernel (which loads jupyter_bgjobs by itself), on each ipykernel."""
+    manager, client = start_new_kernel(kernel_name=request.param, startup_timeout=60)
     try:
         yield KernelSession(client)
     finally:
