@@ -4,13 +4,17 @@ An exception injected into a thread lands only between bytecodes: a thread
 inside ``time.sleep``, a lock wait, ``recv`` or ``waitpid`` would ignore it
 until the call returns. So, in job threads only:
 
-- ``time.sleep`` waits on the job's cancel event instead;
+- ``time.sleep`` blocks on a lock of its own that the kill releases;
 - the waiter lock that ``threading.Condition.wait`` blocks on (and through it
   ``Event.wait``, ``queue.Queue.get``, ``Semaphore``, ``Barrier``, futures) is
   registered with the job, and the kill releases it;
-- ``Thread.join`` waits in short slices and checks the cancel event;
+- ``Thread.join`` waits in short slices and checks for a kill between them;
 - sockets and child processes the job creates are recorded, and the kill
-  shuts the sockets down and terminates the processes.
+  shuts the sockets down and terminates the processes (``resources.py``).
+
+A woken call raises ``JobKilled`` when a kill is pending for its job (see
+``Job._kill_pending``): once per kill wave, so that a ``finally:`` block may
+still sleep or wait until the next wave.
 
 Every other thread calls straight through to the original, after one dict
 lookup. Code that bound a function before the patches were installed
@@ -33,7 +37,7 @@ from .inject import clear
 if TYPE_CHECKING:
     from .job import Job
 
-# The slice in which a job thread's Thread.join re-checks its cancel event.
+# The slice in which a job thread's Thread.join re-checks for a kill.
 JOIN_SLICE = 0.02
 
 _original_sleep = time.sleep
@@ -51,17 +55,42 @@ def _raise_killed() -> None:
     raise JobKilled()
 
 
+def _block(job: Job, lock: Any, timeout: float) -> bool:
+    """``lock.acquire(True, timeout)``, registered so that a kill can release it.
+
+    Raises JobKilled if a kill is pending before or after the wait.
+    """
+    job._waiting_on = lock
+    try:
+        # Checked after registering: a kill that came before the registration
+        # is pending already, one that comes after releases the lock.
+        if job._kill_pending():
+            _raise_killed()
+        got: bool = lock.acquire(True, timeout)
+    finally:
+        job._waiting_on = None
+    if job._kill_pending():
+        _raise_killed()
+    return got
+
+
 def job_sleep(seconds: float | SupportsIndex) -> None:
     """``time.sleep`` that a kill cuts short in a job thread."""
     job = current_job()
     if job is None:
         return _original_sleep(seconds)
-    if job._cancel.is_set():
-        _raise_killed()
-    if float(seconds) <= 0:
-        return _original_sleep(seconds)  # sleep(0) yields the GIL; keep that
-    if job._cancel.wait(float(seconds)):
-        _raise_killed()
+    delay = float(seconds)
+    if not delay > 0:  # zero (yield the GIL), negative and NaN: the original's behaviour
+        if job._kill_pending():
+            _raise_killed()
+        return _original_sleep(seconds)
+    lock = _original_allocate_lock()
+    lock.acquire()
+    deadline = time.monotonic() + delay
+    while delay > 0:
+        # The lock is never released but by a kill: the wait is the sleep.
+        _block(job, lock, min(delay, threading.TIMEOUT_MAX))
+        delay = deadline - time.monotonic()
     return None
 
 
@@ -77,19 +106,7 @@ class JobWaiter:
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         if not blocking:
             return self._lock.acquire(False)
-        job = self._job
-        job._waiting_on = self._lock
-        try:
-            # Checked after registering: a kill that came before the
-            # registration has set the event already.
-            if job._cancel.is_set():
-                _raise_killed()
-            got = self._lock.acquire(True, timeout)
-        finally:
-            job._waiting_on = None
-        if job._cancel.is_set():
-            _raise_killed()
-        return got
+        return _block(self._job, self._lock, timeout)
 
     __enter__ = acquire
 
@@ -119,7 +136,7 @@ def job_join(self: threading.Thread, timeout: float | None = None) -> None:
         return _original_join(self, timeout)
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
-        if job._cancel.is_set():
+        if job._kill_pending():
             _raise_killed()
         step = JOIN_SLICE if deadline is None else min(JOIN_SLICE, deadline - time.monotonic())
         if step <= 0:
@@ -133,14 +150,14 @@ def _socket_init(self: socket.socket, *args: Any, **kwargs: Any) -> None:
     _original_socket_init(self, *args, **kwargs)
     job = current_job()
     if job is not None:
-        job._sockets.add(self)
+        job._resources_for_thread().add_socket(self)
 
 
 def _popen_init(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> None:
     _original_popen_init(self, *args, **kwargs)
     job = current_job()
     if job is not None:
-        job._processes.add(self)
+        job._resources_for_thread().add_process(self)
 
 
 _installed = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import linecache
+import reprlib
 from collections.abc import Callable
 from typing import Any
 
@@ -55,8 +56,14 @@ def describe_function(func: Callable[..., Any]) -> str:
     return getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or _short_repr(func)
 
 
+# Arguments are shown in short: a list of a million items costs no more than ten.
+_short = reprlib.Repr()
+_short.maxstring = _short.maxother = _short.maxlong = 80
+_short.maxlevel = 2
+
+
 def _short_repr(value: Any) -> str:
     try:
-        return protocol.clip_head(repr(value), 80)
+        return protocol.clip_head(_short.repr(value), 80)
     except Exception:
         return f"<{type(value).__name__}>"

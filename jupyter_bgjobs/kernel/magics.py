@@ -78,14 +78,16 @@ class JobMagics(Magics):
             if cell is None:
                 if not code.strip():
                     raise UsageError("%job needs an expression, e.g. %job sum(range(10))")
-                job = self.manager.run_expression(code, user_ns, name=name)
+                job = self.manager.run_expression(code, user_ns, name=name, start=False)
             else:
                 if code.strip():
                     raise UsageError(f"%%job takes only -n NAME on its line, not {code.strip()!r}")
-                job = self.manager.run_cell(shell.transform_cell(cell), user_ns, name=name)
+                job = self.manager.run_cell(shell.transform_cell(cell), user_ns, name=name, start=False)
         except SyntaxError as error:
             raise UsageError(_syntax_message(error)) from None
+        # Announced before it starts: what the job prints comes after this line.
         print(f"Started job {job.number}" + (f" ({job.name})" if job.name else "") + ".")
+        job._start()
 
     @magic_arguments()
     @argument("-v", "--verbose", action="store_true", help="full code and where killed jobs are blocked")
@@ -119,6 +121,10 @@ class JobMagics(Magics):
         if group is not None:
             if targets:
                 raise UsageError("%kill: give either -g GROUP or job numbers, not both")
+            try:
+                self.manager.group(group)
+            except JobError as error:
+                raise UsageError(f"%kill: {error}") from None
             return self.manager.kill_all(group=group)
         if not targets:
             raise UsageError("%kill needs job numbers, 'all', or -g GROUP")
@@ -142,7 +148,9 @@ class JobMagics(Magics):
 def _kill_report(job: Job) -> str:
     if job.status == "killed":
         return f"Job {job.number} killed."
+    if job.status == "finished":
+        return f"Job {job.number} finished before the kill took effect."
     if job.done:
-        return f"Job {job.number} ended {job.status} before the kill landed."
+        return f"Job {job.number} ended {job.status} before the kill took effect."
     where = f" (blocked in {job.blocked_in})" if job.blocked_in else ""
     return f"Job {job.number}: kill requested, still running{where}."

@@ -47,25 +47,37 @@ class JobManager:
     # --- starting jobs --------------------------------------------------------
 
     def new(self, func_or_exp: Callable[..., Any] | str, *args: Any, **kwargs: Any) -> Job:
-        """Start a job, as ``BackgroundJobManager.new`` does.
+        """Start a job, as IPython's ``BackgroundJobManager.new`` does.
 
-        ``func_or_exp`` is a callable (called with ``*args, **kwargs``) or an
-        expression string, evaluated in the user namespace (or in the
-        ``glob``/``locals`` mappings given as keywords). Keywords ``name``
-        and ``daemon`` belong to the job and are not passed on.
+        - ``jobs.new(func, *args, **kwargs)`` calls ``func(*args, **kwargs)``;
+          keyword arguments may also come as ``kw=dict(...)``, as there.
+        - ``jobs.new("expression")`` evaluates the expression in the caller's
+          globals and locals (the user namespace, in a notebook);
+          ``jobs.new("expression", glob)`` or ``jobs.new("expression", glob, loc)``
+          in the mappings given.
+
+        Keywords ``name`` and ``daemon`` belong to the job and are not passed on.
         """
         name = kwargs.pop("name", None)
         daemon = kwargs.pop("daemon", True)
         if isinstance(func_or_exp, str):
-            glob = kwargs.pop("glob", None)
-            loc = kwargs.pop("locals", None)
-            if glob is None:
-                glob = self._namespace if self._namespace is not None else sys._getframe(1).f_globals
+            if len(args) > 2 or kwargs:
+                raise TypeError("an expression job takes at most two more arguments: globals and locals")
+            if not args:
+                frame = sys._getframe(1)
+                glob, loc = frame.f_globals, frame.f_locals
+            else:
+                glob = args[0]
+                loc = args[1] if len(args) == 2 else glob
             return self.run_expression(func_or_exp, glob, loc, name=name, daemon=daemon)
         if not callable(func_or_exp):
             raise TypeError(f"jobs.new takes a callable or an expression string, not {type(func_or_exp).__name__}")
-        call = functools.partial(func_or_exp, *args, **kwargs)
-        return self._create(lambda number: call, describe_call(func_or_exp, args, kwargs), "func", name, daemon=daemon)
+        if isinstance(kwargs.get("kw"), dict):
+            kwargs.update(kwargs.pop("kw"))
+        call = functools.partial(func_or_exp, *args, **kwargs) if args or kwargs else func_or_exp
+        return self._create(
+            lambda number: call, lambda: describe_call(func_or_exp, args, kwargs), "func", name, daemon=daemon
+        )
 
     def run_expression(
         self,
@@ -75,8 +87,13 @@ class JobManager:
         *,
         name: str | None = None,
         daemon: bool = True,
+        start: bool = True,
     ) -> Job:
-        """Evaluate ``expr`` in ``namespace`` in a new job; a syntax error raises at once."""
+        """Evaluate ``expr`` in ``namespace`` in a new job; a syntax error raises at once.
+
+        With ``start=False`` the caller starts it (``job._start()``), e.g. after
+        announcing it, so that the announcement comes before the job's output.
+        """
         expr = expr.strip()
         if not expr:
             raise SyntaxError("no expression to run")
@@ -86,13 +103,16 @@ class JobManager:
             "expr",
             name,
             daemon=daemon,
+            start=start,
         )
 
-    def run_cell(self, source: str, namespace: dict[str, Any], *, name: str | None = None) -> Job:
+    def run_cell(self, source: str, namespace: dict[str, Any], *, name: str | None = None, start: bool = True) -> Job:
         """Run statements in ``namespace`` in a new job; its last expression is the result."""
         if not source.strip():
             raise SyntaxError("no code to run")
-        return self._create(lambda number: compile_cell(source, f"<job {number}>", namespace), source, "cell", name)
+        return self._create(
+            lambda number: compile_cell(source, f"<job {number}>", namespace), source, "cell", name, start=start
+        )
 
     def map(
         self, func: Callable[[Any], Any], iterable: Iterable[Any], workers: int = 8, name: str | None = None
@@ -131,11 +151,12 @@ class JobManager:
     def _create(
         self,
         make_call: Callable[[int], Callable[[], Any]],
-        code: str,
+        code: str | Callable[[], str],
         kind: str,
         name: str | None,
         group: str | None = None,
         daemon: bool = True,
+        start: bool = True,
     ) -> Job:
         parent = current_parent()
         with self._lock:
@@ -146,7 +167,8 @@ class JobManager:
             self._jobs[number] = job
             self._by_uid[job.uid] = job
         self._changed(job)
-        job._start()
+        if start:
+            job._start()
         return job
 
     # --- finding jobs ---------------------------------------------------------
@@ -224,6 +246,10 @@ class JobManager:
             text = job.traceback()
             if text:
                 print(f"Traceback of job {job.number} ({job.status}):\n{text}")
+
+    def __call__(self) -> None:
+        """``jobs()``: the same as ``jobs.status()``, as in IPython."""
+        self.status()
 
     def status(self, verbose: bool = False) -> None:
         """Print the jobs grouped as running, finished and dead."""
