@@ -15,12 +15,22 @@ pytest_plugins = ["pytest_jupyter.jupyter_server"]
 KERNELS = ["python3", "python3-ipk6"]
 
 
-@pytest.fixture(params=KERNELS)
-def kernel(request: pytest.FixtureRequest) -> Iterator[KernelSession]:
-    """A fresh IPython kernel (which loads jupyter_bgjobs by itself), on each ipykernel."""
-    manager, client = start_new_kernel(kernel_name=request.param, startup_timeout=60)
+def _session(kernel_name: str) -> Iterator[KernelSession]:
+    manager, client = start_new_kernel(kernel_name=kernel_name, startup_timeout=60)
     try:
-        yield KernelSession(client)
+        yield KernelSession(client, kernel_name)
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+@pytest.fixture(params=KERNELS)
+def kernel(request: pytest.FixtureRequest) -> Iterator[KernelSession]:
+    """A fresh IPython kernel (which loads jupyter_bgjobs by itself), on each ipykernel."""
+    yield from _session(request.param)
+
+
+@pytest.fixture(scope="module", params=KERNELS)
+def module_kernel(request: pytest.FixtureRequest) -> Iterator[KernelSession]:
+    """One kernel per ipykernel for a whole module, for tests that do not depend on job numbers."""
+    yield from _session(request.param)

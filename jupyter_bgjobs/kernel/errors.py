@@ -14,6 +14,9 @@ class JobKilled(KeyboardInterrupt):
     class), so ``__init__`` is where the job learns that a kill reached it.
     """
 
+    # Shown in tracebacks, and importable, as `jupyter_bgjobs.JobKilled`.
+    __module__ = "jupyter_bgjobs"
+
     def __init__(self, *args: object) -> None:
         super().__init__(*(args or ("job killed on request",)))
         job = current_job()

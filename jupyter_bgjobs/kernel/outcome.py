@@ -20,6 +20,10 @@ _repr.maxdict = 50
 _repr.maxstring = _repr.maxother = _repr.maxlong = protocol.MAX_REPR
 
 
+# How tracebacks name the kill: every killed job's traceback ends with it.
+_KILLED = f"{JobKilled.__module__}.{JobKilled.__qualname__}"
+
+
 def bounded_repr(value: Any) -> str | None:
     """The repr of a job's result for the job record (None for None)."""
     if value is None:
@@ -57,12 +61,12 @@ def error_record(exc: BaseException | None, killed: bool, started: bool) -> dict
     """The ``error`` field of a failed or killed job (the protocol's shape)."""
     if exc is None:
         evalue = "killed on request" if started else "killed before it started"
-        return {"ename": "JobKilled", "evalue": evalue, "traceback": [f"JobKilled: {evalue}\n"]}
+        return {"ename": "JobKilled", "evalue": evalue, "traceback": [f"{_KILLED}: {evalue}\n"]}
     lines = format_user_traceback(exc)
     if killed and not isinstance(exc, JobKilled):
         # The kill woke a blocking call that then failed its own way (a socket
         # shut down, a child process terminated): say that the kill caused it.
         evalue = f"killed on request (it ended with {type(exc).__name__}: {exc})"
-        lines.append(f"JobKilled: {evalue}\n")
+        lines.append(f"{_KILLED}: {evalue}\n")
         return {"ename": "JobKilled", "evalue": evalue, "traceback": protocol.clip_traceback(lines)}
     return {"ename": type(exc).__name__, "evalue": str(exc), "traceback": protocol.clip_traceback(lines)}
