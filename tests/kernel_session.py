@@ -97,7 +97,7 @@ class KernelSession:
     def stdout(self, code: str, timeout: float = 30) -> str:
         """Run ``code``; what it printed on stdout (fails on an error)."""
         reply, _ = self.execute(code, timeout)
-        assert reply["status"] == "ok", reply
+        assert reply["status"] == "ok", f"{reply.get('ename')}: {reply.get('evalue')} in\n{code}"
         return self.stream_text(self.last_msg_id)
 
     def stderr_and_errors(self, code: str) -> tuple[dict[str, Any], str]:

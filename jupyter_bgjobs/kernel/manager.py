@@ -106,12 +106,28 @@ class JobManager:
             start=start,
         )
 
-    def run_cell(self, source: str, namespace: dict[str, Any], *, name: str | None = None, start: bool = True) -> Job:
-        """Run statements in ``namespace`` in a new job; its last expression is the result."""
+    def run_cell(
+        self,
+        source: str,
+        namespace: dict[str, Any],
+        *,
+        name: str | None = None,
+        start: bool = True,
+        code: str | None = None,
+    ) -> Job:
+        """Run statements in ``namespace`` in a new job; its last expression is the result.
+
+        ``code`` is what the job shows as its code when ``source`` is a
+        transformed version of it (IPython turns ``%magic`` lines into calls).
+        """
         if not source.strip():
             raise SyntaxError("no code to run")
         return self._create(
-            lambda number: compile_cell(source, f"<job {number}>", namespace), source, "cell", name, start=start
+            lambda number: compile_cell(source, f"<job {number}>", namespace),
+            source if code is None else code,
+            "cell",
+            name,
+            start=start,
         )
 
     def map(
