@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,7 @@ from .kernel_session import KernelSession
 # Functions a job runs; each waits at the line marked BLOCKS. The silent
 # server accepts connections (into its backlog) and never answers.
 KILL_CASES_SETUP = '''
-import linecache, queue, socket, subprocess, sys, threading, time, urllib.request
+import asyncio, linecache, queue, socket, subprocess, sys, threading, time, urllib.request
 
 silent = socket.socket()
 silent.bind(("127.0.0.1", 0))
@@ -72,6 +73,12 @@ def urllib_silent_server():
 def subprocess_sleep():
     subprocess.run(["sleep", "60"])  # BLOCKS
 
+async def nap():
+    await asyncio.sleep(60)  # BLOCKS
+
+def asyncio_run():
+    asyncio.run(nap())  # BLOCKS (a loop made in the job: its wake-up socket is the job's)
+
 def at_block(job):
     """True once the job's thread waits at a line marked BLOCKS."""
     frame = sys._current_frames().get(job._thread_id)
@@ -97,6 +104,7 @@ KILL_CASES = [
     "socket_recv",
     "urllib_silent_server",
     "subprocess_sleep",
+    "asyncio_run",
 ]
 
 KILLED_LINE = re.compile(r"jupyter_bgjobs\.JobKilled: (job killed on request|killed on request \(it ended with .+\))\n")
@@ -233,6 +241,37 @@ def test_what_cannot_be_killed_stays_running_and_says_where(kernel: KernelSessio
     table = kernel.stdout("%jobs")
     assert re.fullmatch(r"Running jobs:\n    0  running \(kill requested\) +\d+\.\ds  stubborn\(\)\n", table)
     assert kernel.stdout("%kill 0") == f"Job 0: kill requested, still running (blocked in {where}).\n"
+
+
+def test_a_loop_made_outside_the_job_cannot_be_woken(kernel: KernelSession) -> None:
+    # Its wake-up socket belongs to no job: the thread waits in the selector.
+    kernel.stdout(
+        "import asyncio\n"
+        "loop = asyncio.new_event_loop()\n"
+        "def run_outside_loop():\n"
+        "    loop.run_until_complete(asyncio.sleep(60))\n"
+        "job = jobs.new(run_outside_loop)"
+    )
+    kernel.wait_for("job.status", "running")
+    assert kernel.value("job.kill(wait=0.5)") is False
+    blocked = kernel.wait_for("bool(job.blocked_in) and 'selectors.py' in job.blocked_in", True)
+    assert blocked is True
+    assert re.fullmatch(
+        r"\S+:4 in run_outside_loop \(waiting in \S+/selectors\.py:\d+ in select\)", kernel.value("job.blocked_in")
+    )
+    assert kernel.value("job.status, job.kill_requested") == ["running", True]
+
+
+def test_a_kill_during_os_system_lands_when_the_command_ends(kernel: KernelSession, tmp_path: Path) -> None:
+    # os.system starts its child without subprocess: the kill cannot end it.
+    release = tmp_path / "release"
+    kernel.stdout(f"import os\njob = jobs.new(os.system, 'while [ ! -e {release} ]; do sleep 0.01; done')")
+    kernel.wait_for("job.status", "running")
+    assert kernel.value("job.kill(wait=0.3)") is False
+    assert kernel.value("job.status, job.kill_requested") == ["running", True]
+    release.touch()
+    assert kernel.ended("job") == "killed"
+    assert kernel.value("job.result") is None
 
 
 def test_kill_magic_reports_each_job(kernel: KernelSession) -> None:

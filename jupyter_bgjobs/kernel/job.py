@@ -44,6 +44,10 @@ PROGRESS_INTERVAL = 0.1
 _UNSET: Any = object()
 
 
+def _ended() -> None:
+    """What an ended job holds instead of the call it made."""
+
+
 class TracebackText(str):
     """A traceback that IPython shows as text, not as a quoted string."""
 
@@ -273,6 +277,7 @@ class Job:
 
     def _settle(self, outcome: Outcome | None) -> None:
         context.unbind()
+        self._call = _ended  # the call's arguments may be large: let them go
         kind, value = outcome if outcome is not None else ("killed", None)
         if kind == "failed" and self.kill_requested:
             # The kill woke a blocking call that then failed (a socket that was

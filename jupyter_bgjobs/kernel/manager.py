@@ -136,6 +136,8 @@ class JobManager:
         """Call ``func`` on every item in ``workers`` jobs; see ``JobGroup``."""
         if not callable(func):
             raise TypeError(f"jobs.map takes a callable, not {type(func).__name__}")
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+            raise ValueError(f"workers must be a positive integer, not {workers!r}")
         items = list(iterable)
         with self._lock:
             if name is None:
