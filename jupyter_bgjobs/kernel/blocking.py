@@ -16,8 +16,9 @@ A woken call raises ``JobKilled`` when a kill is pending for its job (see
 ``Job._kill_pending``): once per kill wave, so that a ``finally:`` block may
 still sleep or wait until the next wave.
 
-Every other thread calls straight through to the original, after one dict
-lookup. Code that bound a function before the patches were installed
+Every other thread calls straight through to the original, after one
+thread-local lookup (``this_thread.job``: ``current_job()`` without the
+call). Code that bound a function before the patches were installed
 (``from time import sleep`` in a module imported earlier) keeps the original.
 """
 
@@ -30,7 +31,7 @@ import time
 from _thread import get_ident
 from typing import TYPE_CHECKING, Any, SupportsIndex
 
-from .context import current_job
+from .context import this_thread
 from .errors import JobKilled
 from .inject import clear
 
@@ -76,7 +77,7 @@ def _block(job: Job, lock: Any, timeout: float) -> bool:
 
 def job_sleep(seconds: float | SupportsIndex) -> None:
     """``time.sleep`` that a kill cuts short in a job thread."""
-    job = current_job()
+    job = this_thread.job
     if job is None:
         return _original_sleep(seconds)
     delay = float(seconds)
@@ -123,7 +124,7 @@ class JobWaiter:
 def _allocate_waiter() -> Any:
     # threading.Condition.wait creates its waiter through the module global
     # `_allocate_lock` at each call; there is no public hook for this.
-    job = current_job()
+    job = this_thread.job
     if job is None:
         return _original_allocate_lock()
     return JobWaiter(job)
@@ -131,7 +132,7 @@ def _allocate_waiter() -> Any:
 
 def job_join(self: threading.Thread, timeout: float | None = None) -> None:
     """``Thread.join`` that a kill interrupts when a job thread calls it."""
-    job = current_job()
+    job = this_thread.job
     if job is None:
         return _original_join(self, timeout)
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -148,14 +149,14 @@ def job_join(self: threading.Thread, timeout: float | None = None) -> None:
 
 def _socket_init(self: socket.socket, *args: Any, **kwargs: Any) -> None:
     _original_socket_init(self, *args, **kwargs)
-    job = current_job()
+    job = this_thread.job
     if job is not None:
         job._resources_for_thread().add_socket(self)
 
 
 def _popen_init(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> None:
     _original_popen_init(self, *args, **kwargs)
-    job = current_job()
+    job = this_thread.job
     if job is not None:
         job._resources_for_thread().add_process(self)
 
