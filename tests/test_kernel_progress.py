@@ -9,12 +9,8 @@ from .kernel_session import KernelSession
 SETUP = (
     "import threading\n"
     "from jupyter_bgjobs import progress, report\n"
-    "pushed = []  # the progress of every change the job reports to listeners\n"
-    "_changed = jobs._changed\n"
-    "def counting_changed(job):\n"
-    "    pushed.append(dict(job.progress) if job.progress else None)\n"
-    "    _changed(job)\n"
-    "jobs._changed = counting_changed\n"
+    "pushed = []  # the progress of the jobs in every batch of changes listeners get\n"
+    "jobs.add_listener(lambda changed, removed: pushed.extend(dict(j.progress) for j in changed if j.progress))\n"
 )
 
 
@@ -30,7 +26,8 @@ def test_progress_is_rate_limited_and_the_last_value_lands(kernel: KernelSession
     )
     final = {"done": 200_000, "total": 200_000, "desc": "counting"}
     assert kernel.value("job.result, job.progress") == [sum(range(200_000)), final]
-    pushes = kernel.value("[p for p in pushed if p]")
+    assert kernel.wait_for("pushed[-1]", final) == final
+    pushes = kernel.value("pushed")
     assert pushes[-1] == final
     # At most one push every 0.1 s, plus the first and the last.
     assert len(pushes) <= kernel.value("job.elapsed") / 0.1 + 3
@@ -47,20 +44,14 @@ def test_progress_without_a_length_and_report(kernel: KernelSession) -> None:
         "    return 'ok'\n"
         "walker = jobs.new(walk)\n"
         "walker.wait(5)\n"
-        "walker_pushed = list(pushed)\n"
         "reporter = jobs.new(halves)\n"
         "reporter.wait(5)"
     )
-    assert kernel.value("walker.progress, reporter.progress") == [
-        {"done": 7, "total": None, "desc": "walking"},
-        {"done": 5, "total": 10, "desc": "half"},
-    ]
+    walked = {"done": 7, "total": None, "desc": "walking"}
+    assert kernel.value("walker.progress, reporter.progress") == [walked, {"done": 5, "total": 10, "desc": "half"}]
     # The job's end is a change too: the last value reaches listeners even when it was not pushed.
-    assert kernel.value("walker_pushed[-1]") == {
-        "done": 7,
-        "total": None,
-        "desc": "walking",
-    }
+    kernel.wait_for("pushed[-1]['desc']", "half")
+    assert kernel.value("[p for p in pushed if p['desc'] == 'walking'][-1]") == walked
 
 
 def test_outside_a_job_progress_only_iterates(kernel: KernelSession) -> None:

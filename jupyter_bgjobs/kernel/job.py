@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .. import protocol
 from . import context
+from .context import this_thread
 from .errors import JobKilled
 from .inject import clear, inject
 from .outcome import bounded_repr, error_record
@@ -223,10 +224,28 @@ class Job:
         self._thread.start()
 
     def _run(self) -> None:
+        # One flat function on purpose: Thread.start() in the starting thread
+        # waits for the GIL while this runs, so every call made and object
+        # touched here until the job's code is reached, and after it for a job
+        # that finishes at once, adds to the job's start (bench_job_start.py).
+        this_thread.job = self  # context.bind(self)
+        if self._parent:
+            echo_to(self._parent)
+        lock = self._lock
+        with lock:
+            runs = not self.kill_requested  # killed while queued: it never runs
+            if runs:
+                self.status = "running"
+                self.started = time.time()
+                self._thread_id = get_ident()
+                self._injectable = True
+        feed = self._manager._feed
+        if runs and feed.listening:
+            feed.changed(self)
         outcome: Outcome | None = None
         try:
             try:
-                if self._begin():
+                if runs:
                     outcome = ("finished", self._call())
             except JobKilled as exc:
                 outcome = ("killed", exc)
@@ -240,21 +259,20 @@ class Job:
             # shut down made `recv` return), before injections stopped.
             outcome = ("killed", exc)
             self._close_injection()
-        self._settle(outcome)
-
-    def _begin(self) -> bool:
-        context.bind(self)
-        if self._parent:
-            echo_to(self._parent)
-        with self._lock:
-            if self.kill_requested:  # killed while queued: never runs
-                return False
-            self.status = "running"
-            self.started = time.time()
-            self._thread_id = get_ident()
-            self._injectable = True
-        self._manager._changed(self)
-        return True
+        this_thread.job = None  # context.unbind()
+        self._call = _ended  # the call's arguments may be large: let them go
+        if outcome is None or outcome[0] != "finished":
+            self._settle_dead(outcome)
+            return
+        with lock:
+            self.result = outcome[1]
+            self.status = "finished"
+            self.ended = time.time()  # last: `done` reads it without the lock
+            event = self._done_event
+        if event is not None:
+            event.set()
+        if feed.listening:
+            feed.changed(self)
 
     def _close_injection(self) -> bool:
         """Stop injections, then drop one that may still be pending; True if a kill was pending.
@@ -275,21 +293,17 @@ class Job:
             except JobKilled:
                 landed = True
 
-    def _settle(self, outcome: Outcome | None) -> None:
-        context.unbind()
-        self._call = _ended  # the call's arguments may be large: let them go
+    def _settle_dead(self, outcome: Outcome | None) -> None:
+        """End the job as failed or killed (``None``: killed with no exception to show)."""
         kind, value = outcome if outcome is not None else ("killed", None)
         if kind == "failed" and self.kill_requested:
             # The kill woke a blocking call that then failed (a socket that was
             # shut down, a child that was terminated): the kill caused it.
             kind = "killed"
-        error = None if kind == "finished" else error_record(value, kind == "killed", self.started is not None)
+        error = error_record(value, kind == "killed", self.started is not None)
         with self._lock:
-            if kind == "finished":
-                self.result = value
-            else:
-                self.exception = value
-                self.error = error
+            self.exception = value
+            self.error = error
             self.status = kind
             self.blocked_in = None
             self.ended = time.time()  # last: `done` reads it without the lock
