@@ -24,6 +24,7 @@ call). Code that bound a function before the patches were installed
 
 from __future__ import annotations
 
+import operator
 import socket
 import subprocess
 import threading
@@ -80,7 +81,14 @@ def job_sleep(seconds: float | SupportsIndex) -> None:
     job = this_thread.job
     if job is None:
         return _original_sleep(seconds)
-    delay = float(seconds)
+    # What time.sleep takes: a float, or an integer (anything with __index__).
+    if isinstance(seconds, float):
+        delay = seconds
+    else:
+        try:
+            delay = operator.index(seconds)
+        except TypeError:
+            return _original_sleep(seconds)  # its own error for the wrong type
     if not delay > 0:  # zero (yield the GIL), negative and NaN: the original's behaviour
         if job._kill_pending():
             _raise_killed()
@@ -88,10 +96,11 @@ def job_sleep(seconds: float | SupportsIndex) -> None:
     lock = _original_allocate_lock()
     lock.acquire()
     deadline = time.monotonic() + delay
-    while delay > 0:
+    left = float(delay)
+    while left > 0:
         # The lock is never released but by a kill: the wait is the sleep.
-        _block(job, lock, min(delay, threading.TIMEOUT_MAX))
-        delay = deadline - time.monotonic()
+        _block(job, lock, min(left, threading.TIMEOUT_MAX))
+        left = deadline - time.monotonic()
     return None
 
 

@@ -164,6 +164,8 @@ def _kill_report(job: Job) -> str:
     if job.status == "killed":
         return f"Job {job.number} killed."
     if job.status == "finished":
+        if job._delivered:
+            return f"Job {job.number} caught the kill and finished."
         return f"Job {job.number} finished before the kill took effect."
     if job.done:
         return f"Job {job.number} ended {job.status} before the kill took effect."
