@@ -166,7 +166,7 @@ def main() -> None:
     args = parser.parse_args()
 
     install_blocking_patches()
-    jobs = JobManager({})
+    jobs = JobManager()
     results: dict[str, list[float | None]] = {name: [] for name in CASES}
     for _ in range(args.runs):  # interleaved, so drift hits every case alike
         for name, case in CASES.items():

@@ -95,7 +95,7 @@ def main() -> None:
         expected = [f"Page {n}" for n in range(args.pages)]
 
         install_blocking_patches()
-        jobs = JobManager({})
+        jobs = JobManager()
 
         def with_jobs_map() -> list[str]:
             return list(jobs.map(fetch_title, urls, workers=args.workers).results())

@@ -39,7 +39,7 @@ class KernelPool:
         manager, client = self._spares.pop(kernel_name, None) or self._launch(kernel_name)
         self._spares[kernel_name] = self._launch(kernel_name)
         try:
-            client.wait_for_ready(timeout=60)
+            client.wait_for_ready(timeout=120)  # generous: the machine may be busy
         except RuntimeError:
             stop(manager, client)
             raise

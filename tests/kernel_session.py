@@ -27,7 +27,7 @@ class KernelSession:
 
     # --- running cells ----------------------------------------------------------
 
-    def execute(self, code: str, timeout: float = 30) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def execute(self, code: str, timeout: float = 60) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Run ``code``; the execute_reply content and the IOPub outputs of that cell so far."""
         msg_id = self.client.execute(code, allow_stdin=False)
         self.last_msg_id = msg_id
@@ -83,7 +83,7 @@ class KernelSession:
             if msg["header"]["msg_type"] == "stream" and msg["content"]["name"] == name
         )
 
-    def wait_for_stream(self, msg_id: str, text: str, timeout: float = 10, name: str = "stdout") -> str:
+    def wait_for_stream(self, msg_id: str, text: str, timeout: float = 30, name: str = "stdout") -> str:
         """Read IOPub until ``text`` shows under the cell ``msg_id``; all its stream text by then."""
         deadline = time.monotonic() + timeout
         shown = self.stream_text(msg_id, name)
@@ -94,7 +94,7 @@ class KernelSession:
 
     # --- reading results --------------------------------------------------------
 
-    def stdout(self, code: str, timeout: float = 30) -> str:
+    def stdout(self, code: str, timeout: float = 60) -> str:
         """Run ``code``; what it printed on stdout (fails on an error)."""
         reply, _ = self.execute(code, timeout)
         assert reply["status"] == "ok", f"{reply.get('ename')}: {reply.get('evalue')} in\n{code}"
@@ -112,12 +112,12 @@ class KernelSession:
                 text += "\n".join(msg["content"]["traceback"])
         return reply, text
 
-    def value(self, expr: str, timeout: float = 30) -> Any:
+    def value(self, expr: str, timeout: float = 60) -> Any:
         """The value of ``expr`` in the kernel, through JSON."""
         out = self.stdout(f"import json as _json; print(_json.dumps(({expr})))", timeout)
         return json.loads(out.strip().splitlines()[-1])
 
-    def wait_for(self, expr: str, expected: Any, timeout: float = 10) -> Any:
+    def wait_for(self, expr: str, expected: Any, timeout: float = 30) -> Any:
         """Poll ``expr`` until it equals ``expected``; its last value."""
         deadline = time.monotonic() + timeout
         value = self.value(expr)
@@ -126,7 +126,7 @@ class KernelSession:
             value = self.value(expr)
         return value
 
-    def ended(self, job: str = "jobs[0]", timeout: float = 10) -> str:
+    def ended(self, job: str = "jobs[0]", timeout: float = 30) -> str:
         """Wait (in the kernel) until ``job`` ends; its status then."""
         status: str = self.value(f"({job}.wait({timeout}), {job}.status)[1]", timeout=timeout + 10)
         return status

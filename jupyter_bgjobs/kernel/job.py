@@ -221,7 +221,11 @@ class Job:
     # --- the job's thread ---------------------------------------------------
 
     def _start(self) -> None:
-        self._thread.start()
+        try:
+            self._thread.start()
+        except RuntimeError as error:  # "can't start new thread": the system's limit
+            self._settle_dead(("failed", error))
+            raise
 
     def _run(self) -> None:
         # One flat function on purpose: Thread.start() in the starting thread

@@ -34,8 +34,7 @@ def _chunk_call(group: JobGroup, chunk: list[int], number: int) -> Callable[[], 
 class JobManager:
     """Runs and keeps the background jobs of one process."""
 
-    def __init__(self, namespace: dict[str, Any] | None = None) -> None:
-        self._namespace = namespace
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._jobs: dict[int, Job] = {}
         self._by_uid: dict[str, Job] = {}
@@ -155,8 +154,12 @@ class JobManager:
                 "map",
                 f"{name} [{part}/{len(indices)}]",
                 name,
+                start=False,
             )
             group.jobs.append(job)
+        # Started once the group is whole: its status and wait() see every job.
+        for job in group.jobs:
+            job._start()
         return group
 
     def group(self, name: str) -> JobGroup:
