@@ -117,7 +117,12 @@ class JobMagics(Magics):
     @argument("targets", nargs="*", help="job numbers, or 'all'")
     @line_magic
     def kill(self, line: str) -> None:
-        """Kill background jobs: %kill N [N ...], %kill all, %kill -g GROUP."""
+        """Kill background jobs: %kill N [N ...], %kill all, %kill -g GROUP.
+
+        Waits up to a second and says how each job ended. A job that cannot
+        be killed yet (it waits where no kill can wake it) stays running with
+        its kill requested; `%jobs -v` shows where it is blocked.
+        """
         try:
             args = parse_argstring(self.kill, line)
         except UsageError as error:
