@@ -91,3 +91,12 @@ def test_a_running_map_name_is_not_reused(kernel: KernelSession) -> None:
     assert (reply["ename"], reply["evalue"]) == ("JobStateError", "a map named 'pool' is still running")
     kernel.stdout("gate.set()\ngroup.wait(5)")
     assert kernel.value("group.status, len(group.results())") == ["finished", 40]
+
+
+def test_flush_forgets_an_ended_pool(kernel: KernelSession) -> None:
+    kernel.stdout(SQUARES)
+    assert kernel.value("jobs.group('squares') is group") is True
+    assert kernel.value("jobs.flush()") == 8
+    reply, _ = kernel.stderr_and_errors("jobs.group('squares')")
+    assert (reply["ename"], reply["evalue"]) == ("NoSuchJob", "no map group named 'squares'")
+    assert kernel.value("group.results()[:3], len(group.failures)") == [[0, 1, 4], 1]  # the user's handle keeps it

@@ -11,9 +11,19 @@ from typing import Any
 from .. import protocol
 
 
+def job_filename(number: int) -> str:
+    """The file name a job's code is compiled under, as tracebacks show it."""
+    return f"<job {number}>"
+
+
 def _remember_source(source: str, filename: str) -> None:
     # Tracebacks of the job then show its source lines, as for notebook cells.
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+
+
+def forget_source(number: int) -> None:
+    """Drop a removed job's source lines (linecache keeps them otherwise for good)."""
+    linecache.cache.pop(job_filename(number), None)
 
 
 def compile_expression(

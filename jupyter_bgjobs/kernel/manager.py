@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import protocol
-from .code import compile_cell, compile_expression, describe_call, describe_function
+from .code import compile_cell, compile_expression, describe_call, describe_function, forget_source, job_filename
 from .errors import JobStateError, NoSuchJob
 from .feed import ChangeFeed, Listener
 from .group import JobGroup, chunks
@@ -97,7 +97,7 @@ class JobManager:
         if not expr:
             raise SyntaxError("no expression to run")
         return self._create(
-            lambda number: compile_expression(expr, f"<job {number}>", namespace, local_ns),
+            lambda number: compile_expression(expr, job_filename(number), namespace, local_ns),
             expr,
             "expr",
             name,
@@ -122,7 +122,7 @@ class JobManager:
         if not source.strip():
             raise SyntaxError("no code to run")
         return self._create(
-            lambda number: compile_cell(source, f"<job {number}>", namespace),
+            lambda number: compile_cell(source, job_filename(number), namespace),
             source if code is None else code,
             "cell",
             name,
@@ -304,8 +304,14 @@ class JobManager:
         if not job.done:
             raise JobStateError(f"job {job.number} is still {job.status}: kill it first")
         with self._lock:
-            self._jobs.pop(job.number, None)
+            if self._jobs.pop(job.number, None) is None:
+                return  # removed meanwhile by another thread
             self._by_uid.pop(job.uid, None)
+            group = self._groups.get(job.group) if job.group else None
+            if group is not None and not any(member.number in self._jobs for member in group.jobs):
+                # Its last job is gone: let its items and results go too.
+                del self._groups[group.name]
+        forget_source(job.number)
         self._feed.removed(job.uid)
 
     def flush(self) -> int:
