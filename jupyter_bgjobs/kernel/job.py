@@ -160,7 +160,7 @@ class Job:
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the job ends; True if it has ended."""
         with self._lock:
-            if self.done:  # _settle read _done_event under this lock: nobody would set a new one
+            if self.done:  # the end read _done_event under this lock: nobody would set a new one
                 return True
             event = self._done_event
             if event is None:
@@ -232,7 +232,7 @@ class Job:
         # waits for the GIL while this runs, so every call made and object
         # touched here until the job's code is reached, and after it for a job
         # that finishes at once, adds to the job's start (bench_job_start.py).
-        this_thread.job = self  # context.bind(self)
+        this_thread.job = self  # from here on, this thread's waits, sockets and prints are the job's
         if self._parent:
             echo_to(self._parent)
         lock = self._lock
@@ -263,7 +263,7 @@ class Job:
             # shut down made `recv` return), before injections stopped.
             outcome = ("killed", exc)
             self._close_injection()
-        this_thread.job = None  # context.unbind()
+        this_thread.job = None  # standard again: its id may soon be another thread's
         self._call = _ended  # the call's arguments may be large: let them go
         if outcome is None or outcome[0] != "finished":
             self._settle_dead(outcome)
