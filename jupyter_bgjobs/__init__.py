@@ -6,6 +6,7 @@ Entry points only: the kernel side lives in ``kernel/``, the server side in
 
 from typing import Any
 
+from .kernel.errors import JobKilled
 from .kernel.group import chunks
 from .kernel.progress import progress, report
 
@@ -14,7 +15,7 @@ try:
 except ImportError:  # a source checkout that was never built
     __version__ = "0.0.0"
 
-__all__ = ["__version__", "chunks", "load_ipython_extension", "progress", "report"]
+__all__ = ["JobKilled", "__version__", "chunks", "load_ipython_extension", "progress", "report"]
 
 
 def load_ipython_extension(ipython: Any) -> None:

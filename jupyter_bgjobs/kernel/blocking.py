@@ -4,21 +4,27 @@ An exception injected into a thread lands only between bytecodes: a thread
 inside ``time.sleep``, a lock wait, ``recv`` or ``waitpid`` would ignore it
 until the call returns. So, in job threads only:
 
-- ``time.sleep`` waits on the job's cancel event instead;
+- ``time.sleep`` blocks on a lock of its own that the kill releases;
 - the waiter lock that ``threading.Condition.wait`` blocks on (and through it
   ``Event.wait``, ``queue.Queue.get``, ``Semaphore``, ``Barrier``, futures) is
   registered with the job, and the kill releases it;
-- ``Thread.join`` waits in short slices and checks the cancel event;
+- ``Thread.join`` waits in short slices and checks for a kill between them;
 - sockets and child processes the job creates are recorded, and the kill
-  shuts the sockets down and terminates the processes.
+  shuts the sockets down and terminates the processes (``resources.py``).
 
-Every other thread calls straight through to the original, after one dict
-lookup. Code that bound a function before the patches were installed
+A woken call raises ``JobKilled`` when a kill is pending for its job (see
+``Job._kill_pending``): once per kill wave, so that a ``finally:`` block may
+still sleep or wait until the next wave.
+
+Every other thread calls straight through to the original, after one
+thread-local lookup (``this_thread.job``: ``current_job()`` without the
+call). Code that bound a function before the patches were installed
 (``from time import sleep`` in a module imported earlier) keeps the original.
 """
 
 from __future__ import annotations
 
+import operator
 import socket
 import subprocess
 import threading
@@ -26,14 +32,14 @@ import time
 from _thread import get_ident
 from typing import TYPE_CHECKING, Any, SupportsIndex
 
-from .context import current_job
+from .context import this_thread
 from .errors import JobKilled
 from .inject import clear
 
 if TYPE_CHECKING:
     from .job import Job
 
-# The slice in which a job thread's Thread.join re-checks its cancel event.
+# The slice in which a job thread's Thread.join re-checks for a kill.
 JOIN_SLICE = 0.02
 
 _original_sleep = time.sleep
@@ -51,17 +57,50 @@ def _raise_killed() -> None:
     raise JobKilled()
 
 
+def _block(job: Job, lock: Any, timeout: float) -> bool:
+    """``lock.acquire(True, timeout)``, registered so that a kill can release it.
+
+    Raises JobKilled if a kill is pending before or after the wait.
+    """
+    job._waiting_on = lock
+    try:
+        # Checked after registering: a kill that came before the registration
+        # is pending already, one that comes after releases the lock.
+        if job._kill_pending():
+            _raise_killed()
+        got: bool = lock.acquire(True, timeout)
+    finally:
+        job._waiting_on = None
+    if job._kill_pending():
+        _raise_killed()
+    return got
+
+
 def job_sleep(seconds: float | SupportsIndex) -> None:
     """``time.sleep`` that a kill cuts short in a job thread."""
-    job = current_job()
+    job = this_thread.job
     if job is None:
         return _original_sleep(seconds)
-    if job._cancel.is_set():
-        _raise_killed()
-    if float(seconds) <= 0:
-        return _original_sleep(seconds)  # sleep(0) yields the GIL; keep that
-    if job._cancel.wait(float(seconds)):
-        _raise_killed()
+    # What time.sleep takes: a float, or an integer (anything with __index__).
+    if isinstance(seconds, float):
+        delay = seconds
+    else:
+        try:
+            delay = operator.index(seconds)
+        except TypeError:
+            return _original_sleep(seconds)  # its own error for the wrong type
+    if not delay > 0:  # zero (yield the GIL), negative and NaN: the original's behaviour
+        if job._kill_pending():
+            _raise_killed()
+        return _original_sleep(seconds)
+    lock = _original_allocate_lock()
+    lock.acquire()
+    deadline = time.monotonic() + delay
+    left = float(delay)
+    while left > 0:
+        # The lock is never released but by a kill: the wait is the sleep.
+        _block(job, lock, min(left, threading.TIMEOUT_MAX))
+        left = deadline - time.monotonic()
     return None
 
 
@@ -77,19 +116,7 @@ class JobWaiter:
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         if not blocking:
             return self._lock.acquire(False)
-        job = self._job
-        job._waiting_on = self._lock
-        try:
-            # Checked after registering: a kill that came before the
-            # registration has set the event already.
-            if job._cancel.is_set():
-                _raise_killed()
-            got = self._lock.acquire(True, timeout)
-        finally:
-            job._waiting_on = None
-        if job._cancel.is_set():
-            _raise_killed()
-        return got
+        return _block(self._job, self._lock, timeout)
 
     __enter__ = acquire
 
@@ -106,7 +133,7 @@ class JobWaiter:
 def _allocate_waiter() -> Any:
     # threading.Condition.wait creates its waiter through the module global
     # `_allocate_lock` at each call; there is no public hook for this.
-    job = current_job()
+    job = this_thread.job
     if job is None:
         return _original_allocate_lock()
     return JobWaiter(job)
@@ -114,12 +141,12 @@ def _allocate_waiter() -> Any:
 
 def job_join(self: threading.Thread, timeout: float | None = None) -> None:
     """``Thread.join`` that a kill interrupts when a job thread calls it."""
-    job = current_job()
+    job = this_thread.job
     if job is None:
         return _original_join(self, timeout)
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
-        if job._cancel.is_set():
+        if job._kill_pending():
             _raise_killed()
         step = JOIN_SLICE if deadline is None else min(JOIN_SLICE, deadline - time.monotonic())
         if step <= 0:
@@ -131,16 +158,16 @@ def job_join(self: threading.Thread, timeout: float | None = None) -> None:
 
 def _socket_init(self: socket.socket, *args: Any, **kwargs: Any) -> None:
     _original_socket_init(self, *args, **kwargs)
-    job = current_job()
+    job = this_thread.job
     if job is not None:
-        job._sockets.add(self)
+        job._resources_for_thread().add_socket(self)
 
 
 def _popen_init(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> None:
     _original_popen_init(self, *args, **kwargs)
-    job = current_job()
+    job = this_thread.job
     if job is not None:
-        job._processes.add(self)
+        job._resources_for_thread().add_process(self)
 
 
 _installed = False

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import ast
 import linecache
+import reprlib
 from collections.abc import Callable
 from typing import Any
 
 from .. import protocol
 
 
+def job_filename(number: int) -> str:
+    """The file name a job's code is compiled under, as tracebacks show it."""
+    return f"<job {number}>"
+
+
 def _remember_source(source: str, filename: str) -> None:
     # Tracebacks of the job then show its source lines, as for notebook cells.
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+
+
+def forget_source(number: int) -> None:
+    """Drop a removed job's source lines (linecache keeps them otherwise for good)."""
+    linecache.cache.pop(job_filename(number), None)
 
 
 def compile_expression(
@@ -55,8 +66,14 @@ def describe_function(func: Callable[..., Any]) -> str:
     return getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or _short_repr(func)
 
 
+# Arguments are shown in short: a list of a million items costs no more than ten.
+_short = reprlib.Repr()
+_short.maxstring = _short.maxother = _short.maxlong = 80
+_short.maxlevel = 2
+
+
 def _short_repr(value: Any) -> str:
     try:
-        return protocol.clip_head(repr(value), 80)
+        return protocol.clip_head(_short.repr(value), 80)
     except Exception:
         return f"<{type(value).__name__}>"

@@ -1,32 +1,31 @@
 """Which job, if any, the calling thread belongs to.
 
-Everything job-aware (output routing, cancellable waits, resource tracking)
-asks ``current_job()`` first; outside job threads it returns None and the
-caller keeps the standard behaviour. A dict lookup keyed by thread id keeps
-that question cheap enough for every ``print`` and every ``Condition.wait``.
+A job's thread sets ``this_thread.job`` while the job's code runs (see
+``Job._run``). Everything job-aware (output routing, cancellable waits,
+resource tracking) asks ``current_job()`` first; outside job threads it
+returns None and the caller keeps the standard behaviour. A thread-local
+attribute keeps that question cheap enough for every ``print`` and every
+``Condition.wait``, and it dies with its thread: a new thread that gets a
+finished job's thread id (ids are reused at once) starts with no job.
 """
 
 from __future__ import annotations
 
-from _thread import get_ident
+import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .job import Job
 
-_job_by_thread: dict[int, Job] = {}
+
+class _ThreadState(threading.local):
+    # The class attribute is what every thread sees until its job sets its own.
+    job: Job | None = None
+
+
+this_thread = _ThreadState()
 
 
 def current_job() -> Job | None:
     """The job whose thread is calling, or None."""
-    return _job_by_thread.get(get_ident())
-
-
-def bind(job: Job) -> None:
-    """Mark the calling thread as the thread of ``job``."""
-    _job_by_thread[get_ident()] = job
-
-
-def unbind() -> None:
-    """The calling thread no longer runs a job (before it exits: thread ids are reused)."""
-    _job_by_thread.pop(get_ident(), None)
+    return this_thread.job

@@ -10,9 +10,12 @@ class JobKilled(KeyboardInterrupt):
 
     A KeyboardInterrupt subclass on purpose: ``except Exception:`` does not
     swallow it, asyncio re-raises it, and ``threading.excepthook`` reports it.
-    The interpreter creates it in the target thread, so ``__init__`` is where
-    the job learns that a kill reached it.
+    The interpreter creates it in the target thread (it is injected as a
+    class), so ``__init__`` is where the job learns that a kill reached it.
     """
+
+    # Shown in tracebacks, and importable, as `jupyter_bgjobs.JobKilled`.
+    __module__ = "jupyter_bgjobs"
 
     def __init__(self, *args: object) -> None:
         super().__init__(*(args or ("job killed on request",)))

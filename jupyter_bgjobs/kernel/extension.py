@@ -21,7 +21,7 @@ def load(shell: Any) -> JobManager:
         return manager
     install_blocking_patches()
     install_output_routing()
-    manager = JobManager(namespace=shell.user_ns)
+    manager = JobManager()
     _managers[id(shell)] = manager
     shell.push({"jobs": manager}, interactive=False)
     shell.register_magics(JobMagics(shell, manager))

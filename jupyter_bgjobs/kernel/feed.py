@@ -31,6 +31,9 @@ class ChangeFeed:
     def __init__(self, window: float = WINDOW) -> None:
         self._window = window
         self._listeners: list[Listener] = []
+        # True while someone listens; read without the lock by whoever reports
+        # a change: without listeners a change costs that one read.
+        self.listening = False
         self._changed: dict[str, Job] = {}
         self._removed: list[str] = []
         self._cond = threading.Condition(threading.Lock())
@@ -39,6 +42,7 @@ class ChangeFeed:
     def add_listener(self, listener: Listener) -> None:
         with self._cond:
             self._listeners.append(listener)
+            self.listening = True
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="bgjobs-feed", daemon=True)
                 self._thread.start()
@@ -47,9 +51,10 @@ class ChangeFeed:
         with self._cond:
             if listener in self._listeners:
                 self._listeners.remove(listener)
+            self.listening = bool(self._listeners)
 
     def changed(self, job: Job) -> None:
-        if not self._listeners:  # nobody listens (a terminal): nothing to keep
+        if not self.listening:  # nobody listens (a terminal): nothing to keep
             return
         with self._cond:
             first = not self._changed and not self._removed
@@ -58,7 +63,7 @@ class ChangeFeed:
                 self._cond.notify()
 
     def removed(self, uid: str) -> None:
-        if not self._listeners:
+        if not self.listening:
             return
         with self._cond:
             self._changed.pop(uid, None)

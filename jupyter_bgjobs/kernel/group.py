@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import threading
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import JobKilled
+from .outcome import format_user_traceback
 from .progress import report
 
 if TYPE_CHECKING:
@@ -113,7 +113,8 @@ class JobGroup:
             except JobKilled:
                 raise
             except Exception as error:
-                self.failures[index] = ItemFailure(index, self.items[index], error, traceback.format_exc())
+                text = "".join(format_user_traceback(error))
+                self.failures[index] = ItemFailure(index, self.items[index], error, text)
             with self._lock:
                 self._done += 1
             report(count, len(indices), self.name)

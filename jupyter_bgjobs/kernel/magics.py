@@ -29,18 +29,26 @@ def split_name_option(line: str) -> tuple[str | None, str]:
     """``("name", "rest")`` from ``-n name rest``; ``(None, line)`` without the option."""
     match = _NAME_OPTION.match(line)
     if not match:
+        if line.strip() in ("-n", "--name"):
+            raise UsageError("%job: -n needs a NAME, e.g. %job -n crawl download(urls)")
         return None, line
     name = next(group for group in match.groups() if group is not None)
     return name, line[match.end() :]
 
 
-def _syntax_message(error: SyntaxError) -> str:
-    message = f"invalid syntax in the job's code: {error.msg} (line {error.lineno})"
-    if error.text:
-        message += f"\n    {error.text.rstrip()}"
-        if error.offset:
-            message += "\n    " + " " * (error.offset - 1) + "^"
-    return message
+def _is_statement(code: str) -> bool:
+    try:
+        compile(code.strip(), "<job>", "exec")
+    except SyntaxError:
+        return False
+    return True
+
+
+def _syntax_message(magic: str, error: SyntaxError) -> str:
+    # One line, as every other message of the magics: what, where, the line.
+    where = f" in line {error.lineno} of the job's code" if error.lineno else ""
+    text = f": {error.text.strip()}" if error.text and error.text.strip() else ""
+    return f"{magic}: {error.msg}{where}{text}"
 
 
 @magics_class
@@ -78,21 +86,30 @@ class JobMagics(Magics):
             if cell is None:
                 if not code.strip():
                     raise UsageError("%job needs an expression, e.g. %job sum(range(10))")
-                job = self.manager.run_expression(code, user_ns, name=name)
+                job = self.manager.run_expression(code, user_ns, name=name, start=False)
             else:
                 if code.strip():
                     raise UsageError(f"%%job takes only -n NAME on its line, not {code.strip()!r}")
-                job = self.manager.run_cell(shell.transform_cell(cell), user_ns, name=name)
+                job = self.manager.run_cell(
+                    shell.transform_cell(cell), user_ns, name=name, start=False, code=cell.rstrip("\n")
+                )
         except SyntaxError as error:
-            raise UsageError(_syntax_message(error)) from None
+            if cell is None and _is_statement(code):
+                raise UsageError(f"%job runs an expression; for statements use %%job: {code.strip()}") from None
+            raise UsageError(_syntax_message("%job" if cell is None else "%%job", error)) from None
+        # Announced before it starts: what the job prints comes after this line.
         print(f"Started job {job.number}" + (f" ({job.name})" if job.name else "") + ".")
+        job._start()
 
     @magic_arguments()
     @argument("-v", "--verbose", action="store_true", help="full code and where killed jobs are blocked")
     @line_magic
     def jobs(self, line: str) -> None:
         """Show the background jobs: running, finished and dead."""
-        args = parse_argstring(self.jobs, line)
+        try:
+            args = parse_argstring(self.jobs, line)
+        except UsageError as error:
+            raise UsageError(f"%jobs: {error}") from None
         print(format_table(self.manager.list(), verbose=args.verbose))
 
     @magic_arguments()
@@ -100,7 +117,12 @@ class JobMagics(Magics):
     @argument("targets", nargs="*", help="job numbers, or 'all'")
     @line_magic
     def kill(self, line: str) -> None:
-        """Kill background jobs: %kill N [N ...], %kill all, %kill -g GROUP."""
+        """Kill background jobs: %kill N [N ...], %kill all, %kill -g GROUP.
+
+        Waits up to a second and says how each job ended. A job that cannot
+        be killed yet (it waits where no kill can wake it) stays running with
+        its kill requested; `%jobs -v` shows where it is blocked.
+        """
         try:
             args = parse_argstring(self.kill, line)
         except UsageError as error:
@@ -119,6 +141,10 @@ class JobMagics(Magics):
         if group is not None:
             if targets:
                 raise UsageError("%kill: give either -g GROUP or job numbers, not both")
+            try:
+                self.manager.group(group)
+            except JobError as error:
+                raise UsageError(f"%kill: {error}") from None
             return self.manager.kill_all(group=group)
         if not targets:
             raise UsageError("%kill needs job numbers, 'all', or -g GROUP")
@@ -142,7 +168,11 @@ class JobMagics(Magics):
 def _kill_report(job: Job) -> str:
     if job.status == "killed":
         return f"Job {job.number} killed."
+    if job.status == "finished":
+        if job._delivered:
+            return f"Job {job.number} caught the kill and finished."
+        return f"Job {job.number} finished before the kill took effect."
     if job.done:
-        return f"Job {job.number} ended {job.status} before the kill landed."
+        return f"Job {job.number} ended {job.status} before the kill took effect."
     where = f" (blocked in {job.blocked_in})" if job.blocked_in else ""
     return f"Job {job.number}: kill requested, still running{where}."

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import protocol
-from .code import compile_cell, compile_expression, describe_call, describe_function
+from .code import compile_cell, compile_expression, describe_call, describe_function, forget_source, job_filename
 from .errors import JobStateError, NoSuchJob
 from .feed import ChangeFeed, Listener
 from .group import JobGroup, chunks
@@ -34,8 +34,7 @@ def _chunk_call(group: JobGroup, chunk: list[int], number: int) -> Callable[[], 
 class JobManager:
     """Runs and keeps the background jobs of one process."""
 
-    def __init__(self, namespace: dict[str, Any] | None = None) -> None:
-        self._namespace = namespace
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._jobs: dict[int, Job] = {}
         self._by_uid: dict[str, Job] = {}
@@ -47,25 +46,37 @@ class JobManager:
     # --- starting jobs --------------------------------------------------------
 
     def new(self, func_or_exp: Callable[..., Any] | str, *args: Any, **kwargs: Any) -> Job:
-        """Start a job, as ``BackgroundJobManager.new`` does.
+        """Start a job, as IPython's ``BackgroundJobManager.new`` does.
 
-        ``func_or_exp`` is a callable (called with ``*args, **kwargs``) or an
-        expression string, evaluated in the user namespace (or in the
-        ``glob``/``locals`` mappings given as keywords). Keywords ``name``
-        and ``daemon`` belong to the job and are not passed on.
+        - ``jobs.new(func, *args, **kwargs)`` calls ``func(*args, **kwargs)``;
+          keyword arguments may also come as ``kw=dict(...)``, as there.
+        - ``jobs.new("expression")`` evaluates the expression in the caller's
+          globals and locals (the user namespace, in a notebook);
+          ``jobs.new("expression", glob)`` or ``jobs.new("expression", glob, loc)``
+          in the mappings given.
+
+        Keywords ``name`` and ``daemon`` belong to the job and are not passed on.
         """
         name = kwargs.pop("name", None)
         daemon = kwargs.pop("daemon", True)
         if isinstance(func_or_exp, str):
-            glob = kwargs.pop("glob", None)
-            loc = kwargs.pop("locals", None)
-            if glob is None:
-                glob = self._namespace if self._namespace is not None else sys._getframe(1).f_globals
+            if len(args) > 2 or kwargs:
+                raise TypeError("an expression job takes at most two more arguments: globals and locals")
+            if not args:
+                frame = sys._getframe(1)
+                glob, loc = frame.f_globals, frame.f_locals
+            else:
+                glob = args[0]
+                loc = args[1] if len(args) == 2 else glob
             return self.run_expression(func_or_exp, glob, loc, name=name, daemon=daemon)
         if not callable(func_or_exp):
             raise TypeError(f"jobs.new takes a callable or an expression string, not {type(func_or_exp).__name__}")
-        call = functools.partial(func_or_exp, *args, **kwargs)
-        return self._create(lambda number: call, describe_call(func_or_exp, args, kwargs), "func", name, daemon=daemon)
+        if isinstance(kwargs.get("kw"), dict):
+            kwargs.update(kwargs.pop("kw"))
+        call = functools.partial(func_or_exp, *args, **kwargs) if args or kwargs else func_or_exp
+        return self._create(
+            lambda number: call, lambda: describe_call(func_or_exp, args, kwargs), "func", name, daemon=daemon
+        )
 
     def run_expression(
         self,
@@ -75,24 +86,48 @@ class JobManager:
         *,
         name: str | None = None,
         daemon: bool = True,
+        start: bool = True,
     ) -> Job:
-        """Evaluate ``expr`` in ``namespace`` in a new job; a syntax error raises at once."""
+        """Evaluate ``expr`` in ``namespace`` in a new job; a syntax error raises at once.
+
+        With ``start=False`` the caller starts it (``job._start()``), e.g. after
+        announcing it, so that the announcement comes before the job's output.
+        """
         expr = expr.strip()
         if not expr:
             raise SyntaxError("no expression to run")
         return self._create(
-            lambda number: compile_expression(expr, f"<job {number}>", namespace, local_ns),
+            lambda number: compile_expression(expr, job_filename(number), namespace, local_ns),
             expr,
             "expr",
             name,
             daemon=daemon,
+            start=start,
         )
 
-    def run_cell(self, source: str, namespace: dict[str, Any], *, name: str | None = None) -> Job:
-        """Run statements in ``namespace`` in a new job; its last expression is the result."""
+    def run_cell(
+        self,
+        source: str,
+        namespace: dict[str, Any],
+        *,
+        name: str | None = None,
+        start: bool = True,
+        code: str | None = None,
+    ) -> Job:
+        """Run statements in ``namespace`` in a new job; its last expression is the result.
+
+        ``code`` is what the job shows as its code when ``source`` is a
+        transformed version of it (IPython turns ``%magic`` lines into calls).
+        """
         if not source.strip():
             raise SyntaxError("no code to run")
-        return self._create(lambda number: compile_cell(source, f"<job {number}>", namespace), source, "cell", name)
+        return self._create(
+            lambda number: compile_cell(source, job_filename(number), namespace),
+            source if code is None else code,
+            "cell",
+            name,
+            start=start,
+        )
 
     def map(
         self, func: Callable[[Any], Any], iterable: Iterable[Any], workers: int = 8, name: str | None = None
@@ -100,6 +135,8 @@ class JobManager:
         """Call ``func`` on every item in ``workers`` jobs; see ``JobGroup``."""
         if not callable(func):
             raise TypeError(f"jobs.map takes a callable, not {type(func).__name__}")
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+            raise ValueError(f"workers must be a positive integer, not {workers!r}")
         items = list(iterable)
         with self._lock:
             if name is None:
@@ -117,8 +154,12 @@ class JobManager:
                 "map",
                 f"{name} [{part}/{len(indices)}]",
                 name,
+                start=False,
             )
             group.jobs.append(job)
+        # Started once the group is whole: its status and wait() see every job.
+        for job in group.jobs:
+            job._start()
         return group
 
     def group(self, name: str) -> JobGroup:
@@ -131,11 +172,12 @@ class JobManager:
     def _create(
         self,
         make_call: Callable[[int], Callable[[], Any]],
-        code: str,
+        code: str | Callable[[], str],
         kind: str,
         name: str | None,
         group: str | None = None,
         daemon: bool = True,
+        start: bool = True,
     ) -> Job:
         parent = current_parent()
         with self._lock:
@@ -146,7 +188,8 @@ class JobManager:
             self._jobs[number] = job
             self._by_uid[job.uid] = job
         self._changed(job)
-        job._start()
+        if start:
+            job._start()
         return job
 
     # --- finding jobs ---------------------------------------------------------
@@ -225,6 +268,10 @@ class JobManager:
             if text:
                 print(f"Traceback of job {job.number} ({job.status}):\n{text}")
 
+    def __call__(self) -> None:
+        """``jobs()``: the same as ``jobs.status()``, as in IPython."""
+        self.status()
+
     def status(self, verbose: bool = False) -> None:
         """Print the jobs grouped as running, finished and dead."""
         from .table import format_table
@@ -257,8 +304,14 @@ class JobManager:
         if not job.done:
             raise JobStateError(f"job {job.number} is still {job.status}: kill it first")
         with self._lock:
-            self._jobs.pop(job.number, None)
+            if self._jobs.pop(job.number, None) is None:
+                return  # removed meanwhile by another thread
             self._by_uid.pop(job.uid, None)
+            group = self._groups.get(job.group) if job.group else None
+            if group is not None and not any(member.number in self._jobs for member in group.jobs):
+                # Its last job is gone: let its items and results go too.
+                del self._groups[group.name]
+        forget_source(job.number)
         self._feed.removed(job.uid)
 
     def flush(self) -> int:

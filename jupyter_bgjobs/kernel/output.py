@@ -14,7 +14,7 @@ import threading
 from collections import deque
 from typing import Any, TextIO
 
-from .context import current_job
+from .context import this_thread
 
 DEFAULT_LIMIT = 1_000_000
 
@@ -75,7 +75,7 @@ class RoutedStream:
         self.wrapped = stream
 
     def write(self, text: str) -> int:
-        job = current_job()
+        job = this_thread.job  # current_job(), inlined: every write of every thread comes here
         if job is not None and isinstance(text, str):
             job._write_output(text)
         return self.wrapped.write(text)
@@ -88,40 +88,37 @@ class RoutedStream:
         return getattr(self.wrapped, name)
 
 
+# The kernel's own streams that can route one thread's output to a cell of its
+# choice (ipykernel 7.4+ ``set_thread_parent``); found once, at install.
+_thread_parent_streams: list[Any] = []
+
+
 def install_output_routing() -> None:
     """Wrap sys.stdout and sys.stderr (once: loading twice changes nothing)."""
-    if not isinstance(sys.stdout, RoutedStream):
-        sys.stdout = RoutedStream(sys.stdout)
-    if not isinstance(sys.stderr, RoutedStream):
-        sys.stderr = RoutedStream(sys.stderr)
-
-
-def _kernel_streams() -> list[Any]:
-    streams = []
-    for stream in (sys.stdout, sys.stderr):
-        inner = stream.wrapped if isinstance(stream, RoutedStream) else stream
-        if hasattr(inner, "set_thread_parent"):
-            streams.append(inner)
-    return streams
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if isinstance(stream, RoutedStream):
+            continue
+        if hasattr(stream, "set_thread_parent"):
+            _thread_parent_streams.append(stream)
+        setattr(sys, name, RoutedStream(stream))
 
 
 def current_parent() -> dict[str, Any] | None:
-    """The message header output is attributed to now (ipykernel), or None."""
-    for stream in _kernel_streams():
-        header = getattr(stream, "parent_header", None)
+    """The message header output is attributed to now (ipykernel 7.4+), or None."""
+    for stream in _thread_parent_streams:
+        header = stream.parent_header
         if header:
             return dict(header)
     return None
 
 
-def echo_to(parent: dict[str, Any] | None) -> None:
+def echo_to(parent: dict[str, Any]) -> None:
     """Send this thread's output to the cell whose header is ``parent``.
 
     ipykernel 7.4+ routes a thread's output to the latest cell unless the
     thread sets its own parent; 6.29+ already routes it to the cell that
     started the thread, and a terminal has no cells at all.
     """
-    if not parent:
-        return
-    for stream in _kernel_streams():
+    for stream in _thread_parent_streams:
         stream.set_thread_parent(parent)

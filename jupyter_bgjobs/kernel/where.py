@@ -13,9 +13,14 @@ _ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
 _LIBRARY_DIRS = tuple({sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")})
 
 
+def is_engine_file(filename: str) -> bool:
+    """True for source files of this package's kernel engine (not the user's code)."""
+    return os.path.dirname(filename) == _ENGINE_DIR
+
+
 def is_engine_frame(frame: FrameType) -> bool:
-    """True for frames of this package's kernel engine (not the user's code)."""
-    return os.path.dirname(frame.f_code.co_filename) == _ENGINE_DIR
+    """True for frames of this package's kernel engine."""
+    return is_engine_file(frame.f_code.co_filename)
 
 
 def _describe(frame: FrameType) -> str:

@@ -1,0 +1,72 @@
+"""What an ended job leaves for people to read: a bounded result repr and an error record."""
+
+from __future__ import annotations
+
+import reprlib
+import traceback
+from types import TracebackType
+from typing import Any
+
+from .. import protocol
+from .errors import JobKilled
+from .where import is_engine_file
+
+# Bounded at the source: a job that returns a list of ten million items must
+# not spend seconds (or gigabytes) on a repr that is clipped to 2000 characters.
+_repr = reprlib.Repr()
+_repr.maxlevel = 4
+_repr.maxlist = _repr.maxtuple = _repr.maxset = _repr.maxfrozenset = _repr.maxdeque = _repr.maxarray = 100
+_repr.maxdict = 50
+_repr.maxstring = _repr.maxother = _repr.maxlong = protocol.MAX_REPR
+
+
+# How tracebacks name the kill: every killed job's traceback ends with it.
+_KILLED = f"{JobKilled.__module__}.{JobKilled.__qualname__}"
+
+
+def bounded_repr(value: Any) -> str | None:
+    """The repr of a job's result for the job record (None for None)."""
+    if value is None:
+        return None
+    try:
+        text = _repr.repr(value)
+    except Exception as exc:  # a broken __repr__ must not break the record
+        text = f"<unrepresentable {type(value).__name__}: {exc!r}>"
+    return protocol.clip_head(text, protocol.MAX_REPR)
+
+
+def _drop_engine_frames(exc: traceback.TracebackException) -> None:
+    # The engine's own frames (the job runner, the job-aware waits) say
+    # nothing about the user's code; the library frames below them do.
+    seen: set[int] = set()
+    pending: list[traceback.TracebackException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        frames = [frame for frame in current.stack if not is_engine_file(frame.filename)]
+        current.stack = traceback.StackSummary.from_list(frames)
+        pending += [current.__cause__, current.__context__]
+
+
+def format_user_traceback(exc: BaseException, tb: TracebackType | None = None) -> list[str]:
+    """The traceback lines of ``exc`` without the engine's frames."""
+    summary = traceback.TracebackException(type(exc), exc, tb if tb is not None else exc.__traceback__)
+    _drop_engine_frames(summary)
+    return list(summary.format())
+
+
+def error_record(exc: BaseException | None, killed: bool, started: bool) -> dict[str, Any]:
+    """The ``error`` field of a failed or killed job (the protocol's shape)."""
+    if exc is None:
+        evalue = "killed on request" if started else "killed before it started"
+        return {"ename": "JobKilled", "evalue": evalue, "traceback": [f"{_KILLED}: {evalue}\n"]}
+    lines = format_user_traceback(exc)
+    if killed and not isinstance(exc, JobKilled):
+        # The kill woke a blocking call that then failed its own way (a socket
+        # shut down, a child process terminated): say that the kill caused it.
+        evalue = f"killed on request (it ended with {type(exc).__name__}: {exc})"
+        lines.append(f"{_KILLED}: {evalue}\n")
+        return {"ename": "JobKilled", "evalue": evalue, "traceback": protocol.clip_traceback(lines)}
+    return {"ename": type(exc).__name__, "evalue": str(exc), "traceback": protocol.clip_traceback(lines)}
