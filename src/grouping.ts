@@ -10,22 +10,41 @@ export interface IJobSection {
   jobs: IJob[];
 }
 
-/** Newest first, then by number (highest first) for jobs of the same instant. */
-export function compareJobs(a: IJob, b: IJob): number {
-  if (a.created !== b.created) {
-    return a.created < b.created ? 1 : -1;
+/** Milliseconds since the epoch of an ISO 8601 time (0 when unreadable). */
+export function timeOf(iso: string | null): number {
+  if (!iso) {
+    return 0;
   }
-  return b.number - a.number;
+  const time = Date.parse(iso);
+  return isNaN(time) ? 0 : time;
+}
+
+/**
+ * Newest first, then by number (highest first) for jobs of the same instant.
+ * Times are compared as times: the server writes `10:00:00Z` and
+ * `10:00:00.5Z`, which do not sort as strings.
+ */
+export function compareJobs(a: IJob, b: IJob): number {
+  const byTime = timeOf(b.created) - timeOf(a.created);
+  if (byTime !== 0) {
+    return byTime;
+  }
+  if (a.number !== b.number) {
+    return b.number - a.number;
+  }
+  return a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0;
 }
 
 /**
  * Group jobs by the notebook their kernel serves; jobs of a kernel with no
  * notebook get a section of their own. Sections are ordered by path, the
- * kernel-only ones last.
+ * kernel-only ones last. Kernels get a section even without jobs, so that a
+ * kernel where background jobs are unavailable can say so.
  */
 export function groupJobs(
-  jobs: IJob[],
-  kernels: IKernelSummary[] = []
+  jobs: readonly IJob[],
+  kernels: readonly IKernelSummary[] = [],
+  pathsOf: (job: IJob) => readonly string[] = job => job.paths
 ): IJobSection[] {
   const sections = new Map<string, IJobSection>();
   const section = (key: string, path: string | null): IJobSection => {
@@ -37,7 +56,7 @@ export function groupJobs(
     return found;
   };
   for (const job of jobs) {
-    const path = job.paths[0] ?? null;
+    const path = pathsOf(job)[0] ?? null;
     const entry = path
       ? section(path, path)
       : section(`kernel:${job.kernel_id}`, null);
