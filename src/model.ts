@@ -356,7 +356,7 @@ export class JobsModel implements IJobsModel {
         touchedSince &&
         lifeStage(current.status) >= lifeStage(incoming.status)
       ) {
-        next.set(uid, current);
+        next.set(uid, current); // an event told us something at least as new
         continue;
       }
       if (
@@ -367,8 +367,11 @@ export class JobsModel implements IJobsModel {
       ) {
         drift = true;
       }
-      next.set(uid, incoming);
-      this._receivedAt.set(uid, now);
+      const chosen = current ? newerReport(current, incoming) : incoming;
+      next.set(uid, chosen ?? (current as IJob));
+      if (chosen) {
+        this._receivedAt.set(uid, now);
+      }
     }
     for (const [uid, job] of before) {
       if (
@@ -404,9 +407,10 @@ export class JobsModel implements IJobsModel {
     const next = new Map(before);
     const now = this._now();
     let unknownKernel = false;
-    for (const job of changed) {
-      const current = next.get(job.uid);
-      if (current && lifeStage(current.status) > lifeStage(job.status)) {
+    for (const report of changed) {
+      const current = next.get(report.uid);
+      const job = current ? newerReport(current, report) : report;
+      if (!job) {
         continue; // older than what we know
       }
       next.set(job.uid, job);
@@ -563,6 +567,32 @@ export class JobsModel implements IJobsModel {
   private _isDisposed = false;
   private _changed = new Signal<this, void>(this);
   private _transitioned = new Signal<this, readonly IJobTransition[]>(this);
+}
+
+/**
+ * What to hold of a job after a new report of it, or null when the report
+ * is older than what is held. A job's life only goes forward, and a kill,
+ * once asked for, stays asked for until the job ends: a report that says
+ * otherwise was written before the newer one arrived.
+ */
+export function newerReport(current: IJob, report: IJob): IJob | null {
+  const stage = lifeStage(report.status);
+  if (stage < lifeStage(current.status)) {
+    return null;
+  }
+  if (
+    isActive(report.status) &&
+    stage === lifeStage(current.status) &&
+    current.kill_requested &&
+    !report.kill_requested
+  ) {
+    return {
+      ...report,
+      kill_requested: true,
+      blocked_in: report.blocked_in ?? current.blocked_in
+    };
+  }
+  return report;
 }
 
 function describe(error: unknown): string {

@@ -173,6 +173,30 @@ describe('JobsModel', () => {
       expect(model.getJob('a')?.status).toBe('finished');
     });
 
+    it('keeps a kill asked for until the job ends, whatever older reports say', async () => {
+      client.jobs = [makeJob({ uid: 'a', status: 'running' })];
+      await model.refresh();
+      await model.kill('a');
+      // The server's list lags behind the kernel's answer to the kill.
+      client.jobs[0].kill_requested = false;
+      await model.refresh();
+      expect(model.getJob('a')?.kill_requested).toBe(true);
+      events.emit(
+        jobsEvent([
+          makeJob({ uid: 'a', kill_requested: false, blocked_in: 'x.py:3' })
+        ])
+      );
+      expect(model.getJob('a')).toMatchObject({
+        kill_requested: true,
+        blocked_in: 'x.py:3'
+      });
+      events.emit(jobsEvent([makeJob({ uid: 'a', status: 'killed' })]));
+      expect(model.getJob('a')).toMatchObject({
+        status: 'killed',
+        kill_requested: false
+      });
+    });
+
     it('keeps what events said while a snapshot was on its way', async () => {
       client.jobs = [
         makeJob({ uid: 'a', status: 'running', created: at(0) }),
