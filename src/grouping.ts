@@ -10,6 +10,11 @@ export interface IJobSection {
   jobs: IJob[];
 }
 
+/** The key of the section a job or kernel goes to: its notebook, or its kernel. */
+export function sectionKey(path: string | null, kernelId: string): string {
+  return path ?? `kernel:${kernelId}`;
+}
+
 /** Milliseconds since the epoch of an ISO 8601 time (0 when unreadable). */
 export function timeOf(iso: string | null): number {
   if (!iso) {
@@ -57,9 +62,7 @@ export function groupJobs(
   };
   for (const job of jobs) {
     const path = pathsOf(job)[0] ?? null;
-    const entry = path
-      ? section(path, path)
-      : section(`kernel:${job.kernel_id}`, null);
+    const entry = section(sectionKey(path, job.kernel_id), path);
     entry.jobs.push(job);
     if (!entry.kernelIds.includes(job.kernel_id)) {
       entry.kernelIds.push(job.kernel_id);
@@ -67,9 +70,7 @@ export function groupJobs(
   }
   for (const kernel of kernels) {
     const path = kernel.paths[0] ?? null;
-    const entry = path
-      ? section(path, path)
-      : section(`kernel:${kernel.kernel_id}`, null);
+    const entry = section(sectionKey(path, kernel.kernel_id), path);
     if (!entry.kernelIds.includes(kernel.kernel_id)) {
       entry.kernelIds.push(kernel.kernel_id);
     }
