@@ -111,7 +111,7 @@ function FilterBar(props: IBodyProps): JSX.Element {
       <InputGroup
         className="jp-bgjobs-search"
         type="search"
-        placeholder={trans.__('Filter by name, code or notebook')}
+        placeholder={trans.__('Filter by name or code')}
         aria-label={trans.__('Filter jobs')}
         value={state.query}
         onChange={event => (state.query = event.target.value)}
