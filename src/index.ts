@@ -1,5 +1,4 @@
 import {
-  ILabShell,
   ILayoutRestorer,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
@@ -79,7 +78,7 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
   description: 'The Background Jobs sidebar and its commands.',
   autoStart: true,
   requires: [IJobsModel],
-  optional: [ILayoutRestorer, ITranslator, ICommandPalette, ILabShell],
+  optional: [ILayoutRestorer, ITranslator, ICommandPalette],
   activate: (
     app: JupyterFrontEnd,
     model: IJobsModel,

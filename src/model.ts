@@ -29,6 +29,9 @@ export const DEFAULT_CONFIG: Readonly<IJobsModelConfig> = Object.freeze({
   maxEndedJobs: 100
 });
 
+/** The longest wait between two refreshes: one day. */
+const MAX_INTERVAL = 24 * 3600 * 1000;
+
 /** Requests at once when many jobs are removed. */
 const REMOVE_CONCURRENCY = 4;
 
@@ -507,7 +510,8 @@ export class JobsModel implements IJobsModel {
     const seconds = fast
       ? this._config.pollInterval
       : Math.max(this._config.pollInterval, this._config.resyncInterval);
-    const interval = Math.max(100, seconds * 1000);
+    // Within what a Poll (and setTimeout) accepts, whatever the settings say.
+    const interval = Math.min(Math.max(100, seconds * 1000), MAX_INTERVAL);
     return {
       interval,
       backoff: true,
