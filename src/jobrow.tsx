@@ -45,12 +45,6 @@ export function JobRow(props: {
   const shown = (!active && model.getDetails(job.uid)) || job;
   const title = job.name ? `${job.name}\n\n${job.code}` : job.code;
   const toggle = () => props.onToggle(job);
-  const onKeyDown = (event: React.KeyboardEvent) => {
-    if (event.key === 'Enter' || event.key === ' ') {
-      event.preventDefault();
-      toggle();
-    }
-  };
   const Caret = expanded ? caretDownIcon : caretRightIcon;
 
   return (
@@ -60,15 +54,25 @@ export function JobRow(props: {
       data-status={job.status}
       data-kill-requested={job.kill_requested ? 'true' : undefined}
     >
-      <div
-        className="jp-bgjobs-row-main"
-        role="button"
-        tabIndex={0}
-        aria-expanded={expanded}
-        onClick={toggle}
-        onKeyDown={onKeyDown}
-      >
-        <Caret.react tag="span" className="jp-bgjobs-caret" />
+      {/* A click anywhere on the line opens it; the caret is the button
+          for the keyboard and assistive technologies. */}
+      <div className="jp-bgjobs-row-main" onClick={toggle}>
+        <button
+          type="button"
+          className="jp-bgjobs-toggle jp-bgjobs-caret"
+          aria-expanded={expanded}
+          aria-label={
+            expanded
+              ? trans.__('Hide the details of job %1', job.number)
+              : trans.__('Show the details of job %1', job.number)
+          }
+          onClick={event => {
+            event.stopPropagation();
+            toggle();
+          }}
+        >
+          <Caret.react tag="span" />
+        </button>
         <span className="jp-bgjobs-number">{job.number}</span>
         <code className="jp-bgjobs-code" title={title}>
           {jobLabel(job)}

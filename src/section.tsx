@@ -33,6 +33,9 @@ export function JobSection(props: {
   const Icon = section.path ? notebookIcon : kernelIcon;
   const onToggleRow = (job: IJob) => state.toggleExpanded(job.uid);
   const headerId = `jp-bgjobs-section-${encodeURIComponent(section.key)}`;
+  const listId = `${headerId}-jobs`;
+  const title = sectionTitle(section, kernels, trans);
+  const toggle = () => state.toggleCollapsed(section.key);
 
   return (
     <section
@@ -40,27 +43,31 @@ export function JobSection(props: {
       data-path={section.path ?? ''}
       aria-labelledby={headerId}
     >
-      <div
-        className="jp-bgjobs-section-header"
-        role="button"
-        tabIndex={0}
-        aria-expanded={!collapsed}
-        onClick={() => state.toggleCollapsed(section.key)}
-        onKeyDown={event => {
-          if (event.key === 'Enter' || event.key === ' ') {
-            event.preventDefault();
-            state.toggleCollapsed(section.key);
+      <div className="jp-bgjobs-section-header" onClick={toggle}>
+        <button
+          type="button"
+          className="jp-bgjobs-toggle jp-bgjobs-caret"
+          aria-expanded={!collapsed}
+          aria-controls={listId}
+          aria-label={
+            collapsed
+              ? trans.__('Show the jobs of %1', title)
+              : trans.__('Hide the jobs of %1', title)
           }
-        }}
-      >
-        <Caret.react tag="span" className="jp-bgjobs-caret" />
+          onClick={event => {
+            event.stopPropagation();
+            toggle();
+          }}
+        >
+          <Caret.react tag="span" />
+        </button>
         <Icon.react tag="span" className="jp-bgjobs-section-icon" />
         <h3
           id={headerId}
           className="jp-bgjobs-section-title"
           title={section.path ?? section.kernelIds.join(', ')}
         >
-          {sectionTitle(section, kernels, trans)}
+          {title}
         </h3>
         <span className="jp-bgjobs-section-count">
           {running > 0
@@ -83,7 +90,7 @@ export function JobSection(props: {
         )}
       </div>
       {!collapsed && (
-        <>
+        <div id={listId}>
           {kernels.map(kernel => (
             <KernelNote key={kernel.kernel_id} kernel={kernel} trans={trans} />
           ))}
@@ -102,7 +109,7 @@ export function JobSection(props: {
               ))}
             </ul>
           )}
-        </>
+        </div>
       )}
     </section>
   );
