@@ -1,5 +1,23 @@
 const jestJupyterLab = require('@jupyterlab/testutils/lib/jest-config');
 
+// JupyterLab's packages ship ES modules: let babel turn them (and the ones
+// they pull in) into what jest runs, as the extension template does.
+const esModules = [
+  '@codemirror',
+  '@jupyter/ydoc',
+  '@jupyter/react-components',
+  '@jupyter/web-components',
+  '@jupyterlab/',
+  '@microsoft',
+  'exenv-es6',
+  'lib0',
+  'nanoid',
+  'vscode-ws-jsonrpc',
+  'y-protocols',
+  'y-websocket',
+  'yjs'
+].join('|');
+
 const baseConfig = jestJupyterLab(__dirname);
 
 module.exports = {
@@ -14,5 +32,6 @@ module.exports = {
     '<rootDir>/ui-tests',
     '<rootDir>/jupyter_bgjobs'
   ],
-  testRegex: 'src/__tests__/.*.spec.ts[x]?$'
+  testRegex: 'src/__tests__/.*.spec.ts[x]?$',
+  transformIgnorePatterns: [`/node_modules/(?!${esModules}).+`]
 };

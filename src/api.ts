@@ -9,6 +9,15 @@ export type JobStatus =
 /** The user-facing groups of states. */
 export type JobGroupName = 'running' | 'finished' | 'dead';
 
+export const JOB_STATUSES: readonly JobStatus[] = [
+  'queued',
+  'running',
+  'finished',
+  'failed',
+  'killed',
+  'lost'
+];
+
 export const STATUS_GROUP: Record<JobStatus, JobGroupName> = {
   queued: 'running',
   running: 'running',
@@ -17,6 +26,20 @@ export const STATUS_GROUP: Record<JobStatus, JobGroupName> = {
   killed: 'dead',
   lost: 'dead'
 };
+
+/** Whether a job in this state has not ended yet. */
+export function isActive(status: JobStatus): boolean {
+  return STATUS_GROUP[status] === 'running';
+}
+
+/**
+ * How far along its life a job is: queued, then running, then ended. A job
+ * never goes back, so of two reports of one job the one with the higher
+ * stage is the newer.
+ */
+export function lifeStage(status: JobStatus): number {
+  return status === 'queued' ? 0 : status === 'running' ? 1 : 2;
+}
 
 export interface IJobError {
   ename: string;
@@ -81,10 +104,14 @@ export interface IJobsQuery {
   cursor?: string;
 }
 
+/** The largest `limit` the server accepts for `GET jobs`. */
+export const MAX_PAGE_SIZE = 1000;
+
 /** The typed client of the REST API; nothing else builds its URLs. */
 export class BgJobsClient {
   constructor(readonly serverSettings?: ServerConnection.ISettings) {}
 
+  /** One page of jobs, newest first. */
   listJobs(query: IJobsQuery = {}): Promise<IJobsPage> {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(query)) {
@@ -96,26 +123,56 @@ export class BgJobsClient {
     return this._request<IJobsPage>(`jobs${search ? `?${search}` : ''}`);
   }
 
+  /**
+   * Every job that matches `query`, following the pages' cursors (at most
+   * `maxPages` pages of the largest size the server allows).
+   */
+  async listAllJobs(
+    query: Omit<IJobsQuery, 'cursor' | 'limit'> = {},
+    maxPages = 20
+  ): Promise<IJob[]> {
+    const jobs: IJob[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < maxPages; page++) {
+      const answer = await this.listJobs({
+        ...query,
+        limit: MAX_PAGE_SIZE,
+        cursor
+      });
+      jobs.push(...answer.jobs);
+      if (!answer.next_cursor) {
+        break;
+      }
+      cursor = answer.next_cursor;
+    }
+    return jobs;
+  }
+
+  /** One job, with its full traceback and output tail. */
   getJob(uid: string): Promise<IJob> {
     return this._request<IJob>(`jobs/${encodeURIComponent(uid)}`);
   }
 
+  /** Ask the job's kernel to kill it (202: the answer may still say running). */
   killJob(uid: string): Promise<IJob> {
     return this._request<IJob>(`jobs/${encodeURIComponent(uid)}/kill`, {
       method: 'POST'
     });
   }
 
+  /** Forget an ended job (409 if it is still running). */
   removeJob(uid: string): Promise<void> {
     return this._request<void>(`jobs/${encodeURIComponent(uid)}`, {
       method: 'DELETE'
     });
   }
 
+  /** Every kernel of the server, with whether background jobs work there. */
   listKernels(): Promise<IKernelSummary[]> {
     return this._request<IKernelSummary[]>('kernels');
   }
 
+  /** Kill every running job of a kernel (or of one group of it). */
   killKernelJobs(
     kernelId: string,
     group?: string

@@ -10,22 +10,46 @@ export interface IJobSection {
   jobs: IJob[];
 }
 
-/** Newest first, then by number (highest first) for jobs of the same instant. */
-export function compareJobs(a: IJob, b: IJob): number {
-  if (a.created !== b.created) {
-    return a.created < b.created ? 1 : -1;
+/** The key of the section a job or kernel goes to: its notebook, or its kernel. */
+export function sectionKey(path: string | null, kernelId: string): string {
+  return path ?? `kernel:${kernelId}`;
+}
+
+/** Milliseconds since the epoch of an ISO 8601 time (0 when unreadable). */
+export function timeOf(iso: string | null): number {
+  if (!iso) {
+    return 0;
   }
-  return b.number - a.number;
+  const time = Date.parse(iso);
+  return isNaN(time) ? 0 : time;
+}
+
+/**
+ * Newest first, then by number (highest first) for jobs of the same instant.
+ * Times are compared as times: the server writes `10:00:00Z` and
+ * `10:00:00.5Z`, which do not sort as strings.
+ */
+export function compareJobs(a: IJob, b: IJob): number {
+  const byTime = timeOf(b.created) - timeOf(a.created);
+  if (byTime !== 0) {
+    return byTime;
+  }
+  if (a.number !== b.number) {
+    return b.number - a.number;
+  }
+  return a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0;
 }
 
 /**
  * Group jobs by the notebook their kernel serves; jobs of a kernel with no
  * notebook get a section of their own. Sections are ordered by path, the
- * kernel-only ones last.
+ * kernel-only ones last. Kernels get a section even without jobs, so that a
+ * kernel where background jobs are unavailable can say so.
  */
 export function groupJobs(
-  jobs: IJob[],
-  kernels: IKernelSummary[] = []
+  jobs: readonly IJob[],
+  kernels: readonly IKernelSummary[] = [],
+  pathsOf: (job: IJob) => readonly string[] = job => job.paths
 ): IJobSection[] {
   const sections = new Map<string, IJobSection>();
   const section = (key: string, path: string | null): IJobSection => {
@@ -37,10 +61,8 @@ export function groupJobs(
     return found;
   };
   for (const job of jobs) {
-    const path = job.paths[0] ?? null;
-    const entry = path
-      ? section(path, path)
-      : section(`kernel:${job.kernel_id}`, null);
+    const path = pathsOf(job)[0] ?? null;
+    const entry = section(sectionKey(path, job.kernel_id), path);
     entry.jobs.push(job);
     if (!entry.kernelIds.includes(job.kernel_id)) {
       entry.kernelIds.push(job.kernel_id);
@@ -48,9 +70,7 @@ export function groupJobs(
   }
   for (const kernel of kernels) {
     const path = kernel.paths[0] ?? null;
-    const entry = path
-      ? section(path, path)
-      : section(`kernel:${kernel.kernel_id}`, null);
+    const entry = section(sectionKey(path, kernel.kernel_id), path);
     if (!entry.kernelIds.includes(kernel.kernel_id)) {
       entry.kernelIds.push(kernel.kernel_id);
     }

@@ -1,117 +1,95 @@
-import { ReactWidget, UseSignal } from '@jupyterlab/apputils';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
-import * as React from 'react';
+import { CommandToolbarButton, SidePanel } from '@jupyterlab/ui-components';
+import { CommandRegistry } from '@lumino/commands';
+import { Panel, Widget } from '@lumino/widgets';
 
-import { IJob } from './api';
-import { groupJobs } from './grouping';
-import { JobsModel } from './model';
+import { CommandIDs } from './commands';
+import { matchesFilter } from './filter';
+import { sectionKey } from './grouping';
+import { IJobActions } from './jobrow';
+import { JobsView } from './jobsview';
+import { IJobsModel } from './tokens';
+import { JobsViewState } from './viewstate';
 
-/** The status badge of a job. */
-function StatusBadge(props: { job: IJob }): JSX.Element {
-  const { job } = props;
-  return (
-    <span
-      className={`jp-bgjobs-badge jp-bgjobs-badge-${job.status}`}
-      data-status={job.status}
-    >
-      {job.status}
-    </span>
-  );
-}
-
-/** One job: number, name or code (as text), status. */
-function JobRow(props: { job: IJob }): JSX.Element {
-  const { job } = props;
-  const label = job.name ?? job.code;
-  return (
-    <li className="jp-bgjobs-row" data-uid={job.uid} data-status={job.status}>
-      <span className="jp-bgjobs-number">{job.number}</span>
-      <code className="jp-bgjobs-code" title={job.code}>
-        {label}
-      </code>
-      <StatusBadge job={job} />
-    </li>
-  );
-}
-
-/** Every job, grouped by notebook. */
-function JobsView(props: {
-  model: JobsModel;
-  translator: ITranslator;
-}): JSX.Element {
-  const { model } = props;
-  const trans = props.translator.load('jupyter_bgjobs');
-  if (model.connection === 'missing' || model.connection === 'unreachable') {
-    return (
-      <div className="jp-bgjobs-message jp-bgjobs-error">
-        {model.connection === 'missing'
-          ? trans.__(
-              'The jupyter_bgjobs server extension is not enabled on this server.'
-            )
-          : trans.__('Cannot reach the server: %1', model.error)}
-      </div>
-    );
-  }
-  const sections = groupJobs([...model.jobs], [...model.kernels]).filter(
-    section => section.jobs.length > 0
-  );
-  if (sections.length === 0) {
-    return (
-      <div className="jp-bgjobs-message">
-        {trans.__(
-          'No background jobs. Start one with %job EXPR in a notebook.'
-        )}
-      </div>
-    );
-  }
-  return (
-    <div className="jp-bgjobs-sections">
-      {sections.map(section => (
-        <section
-          key={section.key}
-          className="jp-bgjobs-section"
-          data-path={section.path ?? ''}
-        >
-          <h3 className="jp-bgjobs-section-title" title={section.path ?? ''}>
-            {section.path
-              ? section.path.split('/').pop()
-              : trans.__('Kernel %1', section.kernelIds[0].slice(0, 8))}
-          </h3>
-          <ul className="jp-bgjobs-rows">
-            {section.jobs.map(job => (
-              <JobRow key={job.uid} job={job} />
-            ))}
-          </ul>
-        </section>
-      ))}
-    </div>
-  );
-}
-
-/** The "Background Jobs" sidebar. */
-export class JobsPanel extends ReactWidget {
-  constructor(
-    readonly model: JobsModel,
-    translator: ITranslator = nullTranslator
-  ) {
-    super();
-    this._translator = translator;
+/** The "Background Jobs" sidebar: a title, a toolbar of commands, the jobs. */
+export class JobsPanel extends SidePanel {
+  constructor(options: JobsPanel.IOptions) {
+    const translator = options.translator ?? nullTranslator;
+    super({ content: new Panel(), translator });
+    const trans = translator.load('jupyter_bgjobs');
+    const { commands, model } = options;
+    this._model = model;
     this.addClass('jp-bgjobs-panel');
-  }
 
-  protected render(): JSX.Element {
-    const trans = this._translator.load('jupyter_bgjobs');
-    return (
-      <>
-        <header className="jp-bgjobs-header">
-          {trans.__('Background Jobs')}
-        </header>
-        <UseSignal signal={this.model.changed}>
-          {() => <JobsView model={this.model} translator={this._translator} />}
-        </UseSignal>
-      </>
+    const title = new Widget({ node: document.createElement('h2') });
+    title.node.textContent = trans.__('Background Jobs');
+    title.addClass('jp-bgjobs-title');
+    this.header.addWidget(title);
+
+    for (const [name, id] of [
+      ['refresh', CommandIDs.refresh],
+      ['clear-finished', CommandIDs.clearFinished],
+      ['kill-all', CommandIDs.killAll]
+    ]) {
+      this.toolbar.addItem(
+        name,
+        new CommandToolbarButton({ commands, id, label: '' })
+      );
+    }
+
+    const actions: IJobActions = {
+      kill: job => void commands.execute(CommandIDs.kill, { uid: job.uid }),
+      remove: job => void commands.execute(CommandIDs.remove, { uid: job.uid }),
+      openNotebook: path =>
+        void commands.execute(CommandIDs.openNotebook, { path }),
+      loadDetails: job =>
+        // The row already shows what the list brought; details only add to it.
+        void model.loadDetails(job.uid).catch(() => undefined)
+    };
+    this.addWidget(
+      new JobsView({ model, state: this._state, actions, translator })
     );
   }
 
-  private _translator: ITranslator;
+  /** The panel's filters, folds and open rows. */
+  get state(): JobsViewState {
+    return this._state;
+  }
+
+  /** Show one job: make it pass the filters, open it, scroll to it. */
+  reveal(uid: string): void {
+    const job = this._model.getJob(uid);
+    if (!job) {
+      return;
+    }
+    const paths = this._model.pathsOf(job);
+    const visible = matchesFilter(
+      job,
+      this._state.group,
+      this._state.query,
+      paths
+    );
+    this._state.reveal(
+      uid,
+      sectionKey(paths[0] ?? null, job.kernel_id),
+      visible
+    );
+    requestAnimationFrame(() => {
+      const row = this.node.querySelector(
+        `.jp-bgjobs-row[data-uid="${CSS.escape(uid)}"]`
+      );
+      row?.scrollIntoView({ block: 'nearest' });
+    });
+  }
+
+  private _model: IJobsModel;
+  private _state = new JobsViewState();
+}
+
+export namespace JobsPanel {
+  export interface IOptions {
+    model: IJobsModel;
+    commands: CommandRegistry;
+    translator?: ITranslator;
+  }
 }

@@ -1,17 +1,18 @@
+import { matchesFilter } from '../filter';
 import { groupJobs } from '../grouping';
-import { makeJob } from './fixtures';
+import { at, makeJob, makeKernel } from './fixtures';
 
 describe('groupJobs', () => {
   it('groups jobs by notebook path, newest first within a notebook', () => {
     const jobs = [
-      makeJob({ uid: 'a0', number: 0, created: '2026-11-27T10:00:00Z' }),
+      makeJob({ uid: 'a0', number: 0, created: at(0) }),
       makeJob({
         uid: 'b0',
         number: 0,
         kernel_id: 'kernel-b',
         paths: ['other/report.ipynb']
       }),
-      makeJob({ uid: 'a1', number: 1, created: '2026-11-27T10:05:00Z' })
+      makeJob({ uid: 'a1', number: 1, created: at(300) })
     ];
     const sections = groupJobs(jobs);
     expect(sections.map(section => section.key)).toEqual([
@@ -31,5 +32,51 @@ describe('groupJobs', () => {
       ['z.ipynb', 'z.ipynb'],
       ['kernel:kernel-x', null]
     ]);
+  });
+
+  it('gives kernels without jobs a section, to say why there are none', () => {
+    const sections = groupJobs(
+      [],
+      [
+        makeKernel({
+          kernel_id: 'k',
+          paths: ['r.ipynb'],
+          bgjobs: 'unavailable'
+        })
+      ]
+    );
+    expect(sections.map(s => [s.key, s.kernelIds, s.jobs.length])).toEqual([
+      ['r.ipynb', ['k'], 0]
+    ]);
+  });
+
+  it('uses the paths it is told for a job', () => {
+    const sections = groupJobs([makeJob({ uid: 'a', paths: [] })], [], () => [
+      'remembered.ipynb'
+    ]);
+    expect(sections.map(s => s.key)).toEqual(['remembered.ipynb']);
+  });
+});
+
+describe('matchesFilter', () => {
+  const job = makeJob({
+    number: 7,
+    name: 'Crawl',
+    code: 'fetch(urls)',
+    status: 'failed'
+  });
+
+  it('filters by group', () => {
+    expect(matchesFilter(job, 'all', '')).toBe(true);
+    expect(matchesFilter(job, 'dead', '')).toBe(true);
+    expect(matchesFilter(job, 'running', '')).toBe(false);
+    expect(matchesFilter(job, 'finished', '')).toBe(false);
+  });
+
+  it('finds text in name, code, number, status and notebook, ignoring case', () => {
+    for (const text of ['crawl', 'FETCH', '#7', 'fail', 'analysis']) {
+      expect(matchesFilter(job, 'all', text)).toBe(true);
+    }
+    expect(matchesFilter(job, 'all', 'nothing-like-it')).toBe(false);
   });
 });

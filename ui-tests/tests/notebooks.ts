@@ -30,18 +30,45 @@ export async function openNotebook(
   path: string
 ): Promise<void> {
   await page.contents.uploadContent(emptyNotebook(), 'text', path);
-  await page.notebook.openByPath(path);
-  await page.notebook.activate(path);
-  await page.waitForSelector(
-    '.jp-Notebook-ExecutionIndicator[data-status="idle"]'
-  );
+  // Through the command rather than the file browser, which may be hidden
+  // behind another sidebar.
+  await page.evaluate(async path => {
+    await window.jupyterapp.commands.execute('docmanager:open', { path });
+  }, path);
+  await page.notebook.activate(path.split('/').pop() as string);
+  // Other notebooks' (hidden) indicators do not count.
+  await page
+    .locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]:visible')
+    .first()
+    .waitFor();
 }
 
-/** Put `code` in the first cell and run it. */
+/**
+ * Put `code` in the first cell of the notebook on screen and run it. The
+ * source is set on the cell's model, not typed: typing would let the editor
+ * indent the lines of a block a second time. The notebook is activated
+ * first, since a click in a sidebar takes the focus away from it.
+ */
 export async function runInFirstCell(
   page: IJupyterLabPageFixture,
   code: string
 ): Promise<void> {
-  await page.notebook.setCell(0, 'code', code);
-  await page.notebook.runCell(0, true);
+  const name = await page.evaluate(async code => {
+    for (const widget of window.jupyterapp.shell.widgets('main')) {
+      const panel = widget as any;
+      if (panel.isVisible && panel.context && panel.content?.widgets) {
+        // Until the file is loaded, its content would replace this source.
+        await panel.context.ready;
+        panel.content.widgets[0].model.sharedModel.setSource(code);
+        return panel.title.label as string;
+      }
+    }
+    throw new Error('no notebook on screen');
+  }, code);
+  await page.notebook.activate(name);
+  // A click on the cell puts the keyboard focus in the notebook.
+  await page.notebook.selectCells(0);
+  if (!(await page.notebook.runCell(0, true))) {
+    throw new Error(`could not run the first cell of ${name}`);
+  }
 }

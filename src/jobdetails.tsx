@@ -1,0 +1,65 @@
+import { TranslationBundle } from '@jupyterlab/translation';
+import * as React from 'react';
+
+import { IJob } from './api';
+import { AnsiText } from './ansitext';
+
+/**
+ * What an open row shows: the error with its traceback, the output tail,
+ * the result and the whole code. All of it is text from the job, so all of
+ * it is rendered as text.
+ */
+export function JobDetails(props: {
+  job: IJob;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { job, trans } = props;
+  const traceback = job.error?.traceback.join('\n') ?? '';
+  return (
+    <div className="jp-bgjobs-details">
+      {job.error && (
+        <DetailBlock title={trans.__('Traceback')} className="jp-bgjobs-error">
+          <div className="jp-bgjobs-error-summary">
+            {job.error.evalue
+              ? `${job.error.ename}: ${job.error.evalue}`
+              : job.error.ename}
+          </div>
+          {traceback && (
+            <AnsiText text={traceback} className="jp-bgjobs-traceback" />
+          )}
+        </DetailBlock>
+      )}
+      {job.output_tail && (
+        <DetailBlock title={trans.__('Output')} className="jp-bgjobs-output">
+          <AnsiText text={job.output_tail} />
+        </DetailBlock>
+      )}
+      {job.result_repr !== null && (
+        <DetailBlock title={trans.__('Result')} className="jp-bgjobs-result">
+          <pre className="jp-bgjobs-pre">{job.result_repr}</pre>
+        </DetailBlock>
+      )}
+      <DetailBlock title={trans.__('Code')} className="jp-bgjobs-source">
+        <pre className="jp-bgjobs-pre">{job.code}</pre>
+      </DetailBlock>
+      {!job.error && !job.output_tail && job.result_repr === null && (
+        <div className="jp-bgjobs-details-empty">
+          {trans.__('No output, result or error yet.')}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function DetailBlock(props: {
+  title: string;
+  className: string;
+  children: React.ReactNode;
+}): JSX.Element {
+  return (
+    <section className={`jp-bgjobs-detail ${props.className}`}>
+      <h4 className="jp-bgjobs-detail-title">{props.title}</h4>
+      {props.children}
+    </section>
+  );
+}
