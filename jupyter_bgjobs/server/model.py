@@ -1,4 +1,8 @@
-"""The REST shape of a job: the store's record with ISO times, elapsed and paths."""
+"""The REST shape of a job: the store's record with ISO 8601 times and ``elapsed``.
+
+One function, used by the handlers and by the event emitter alike, so that an
+event carries a job exactly as ``GET jobs`` returns it.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +14,18 @@ from .store import Record
 
 
 def iso(timestamp: float | None) -> str | None:
+    """POSIX seconds as ISO 8601 in UTC (``2025-01-31T12:00:00.250000Z``)."""
     if timestamp is None:
         return None
     return datetime.fromtimestamp(timestamp, timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def job_to_rest(record: Record, paths: list[str], now: float | None = None) -> dict[str, Any]:
+def job_to_rest(record: Record, now: float | None = None) -> dict[str, Any]:
+    """The Job JSON of docs/rest.md (and openapi.json)."""
     started, ended = record["started"], record["ended"]
     elapsed = None
     if started is not None:
-        elapsed = round((ended if ended is not None else (now or time.time())) - started, 3)
+        elapsed = round(max(0.0, (ended if ended is not None else (now or time.time())) - started), 3)
     return {
         "uid": record["uid"],
         "kernel_id": record["kernel_id"],
@@ -39,5 +45,5 @@ def job_to_rest(record: Record, paths: list[str], now: float | None = None) -> d
         "progress": record["progress"],
         "kill_requested": record["kill_requested"],
         "blocked_in": record["blocked_in"],
-        "paths": paths,
+        "paths": list(record["paths"]),
     }
