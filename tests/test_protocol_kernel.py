@@ -187,9 +187,11 @@ def test_an_open_with_another_version_is_refused_and_closed(endpoint: Endpoint) 
     assert endpoint.comms.request(endpoint.control, "list")["ok"] is True
 
 
+# Not on a subshell: there ipykernel 7.4 makes each request the parent of the threads' output.
+@pytest.mark.parametrize(
+    "endpoint", [("python3", "control"), ("python3-ipk6", "control")], ids=["python3", "python3-ipk6"], indirect=True
+)
 def test_requests_on_the_control_channel_leave_thread_output_in_its_cell(endpoint: Endpoint) -> None:
-    if endpoint.comms.route != "control":
-        pytest.skip("on a subshell, ipykernel 7.4 makes each request the parent of the threads' output")
     cell = endpoint.kernel.client.execute(
         "import threading, time\n"
         "def talk():\n"

@@ -80,7 +80,7 @@ class BgJobsApp(ExtensionApp):
             route=self.command_route,
             log=self.log,
         )
-        self.events = JobEvents(self.serverapp.event_logger, log=self.log)
+        self.events = JobEvents(self.serverapp.event_logger, refresh=self.hub.refresh_paths, log=self.log)
         self.events.register_schema()
         self.store.add_listener(self.events.on_change)
         self.settings.update(bgjobs_store=self.store, bgjobs_hub=self.hub)
@@ -113,5 +113,5 @@ class BgJobsApp(ExtensionApp):
             except Exception:  # a failed or stuck start: stop what there is
                 self.log.exception("bgjobs: the extension did not start properly")
         await self.hub.stop()
-        self.events.flush()
+        self.events.stop()
         await self.store.close()

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import pathlib
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .model import job_to_rest
@@ -25,13 +26,22 @@ WINDOW = 0.05
 class JobEvents:
     """Listens to the store and emits one event per batch of changes."""
 
-    def __init__(self, event_logger: Any, *, window: float = WINDOW, log: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        event_logger: Any,
+        *,
+        refresh: Callable[[], Awaitable[None]] | None = None,
+        window: float = WINDOW,
+        log: logging.Logger | None = None,
+    ) -> None:
         self._event_logger = event_logger
+        self._refresh = refresh
         self._window = window
         self._log = log or logging.getLogger(__name__)
         self._changed: dict[str, Record] = {}
         self._removed: dict[str, None] = {}  # ordered set
         self._timer: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[None] | None = None
 
     def register_schema(self) -> None:
         """Register the event's schema (before any client subscribes)."""
@@ -46,8 +56,31 @@ class JobEvents:
         for uid in removed:
             self._changed.pop(uid, None)
             self._removed[uid] = None
-        if self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self._window, self.flush)
+        if self._timer is None and self._task is None:
+            self._timer = asyncio.get_running_loop().call_later(self._window, self._end_of_window)
+
+    def _end_of_window(self) -> None:
+        self._timer = None
+        self._task = asyncio.ensure_future(self._refresh_then_flush())
+
+    async def _refresh_then_flush(self) -> None:
+        try:
+            if self._refresh is not None:
+                # The notebook paths as GET jobs would give them now (a
+                # session may have been created since the job changed).
+                await self._refresh()
+        except Exception:
+            self._log.exception("bgjobs: could not refresh the notebook paths")
+        finally:
+            self._task = None
+            self.flush()
+
+    def stop(self) -> None:
+        """Emit what is pending now, and nothing later."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        self.flush()
 
     def flush(self) -> None:
         """Emit what changed since the last event (if anything did)."""

@@ -150,6 +150,13 @@ class RelayHub:
                 km.add_restart_callback(callback, event)
             self._restart_callbacks[kernel_id] = callbacks
         relay.start()
+        self._spawn(self._refresh_when_ready(relay))
+
+    async def _refresh_when_ready(self, relay: KernelRelay) -> None:
+        # A session (POST api/sessions) is saved just after its kernel starts:
+        # by the time the relay is ready, its path is known.
+        if await relay.wait_ready(RESTART_GRACE):
+            await self.refresh_paths()
 
     async def _detach(self, kernel_id: str, close_comms: bool) -> None:
         relay = self.relays.pop(kernel_id, None)

@@ -93,6 +93,7 @@ class KernelRelay:
         self._events_opened: asyncio.Future[bool] | None = None
         self._seq: int | None = None
         self._resync_timer: asyncio.TimerHandle | None = None
+        self.iopub_messages = 0  # what reached this process from the kernel's IOPub
 
     # --- life cycle -----------------------------------------------------------
 
@@ -317,6 +318,7 @@ class KernelRelay:
             future.set_result(msg)
 
     def _on_iopub(self, msg: dict[str, Any]) -> None:
+        self.iopub_messages += 1
         msg_type = msg["header"]["msg_type"]
         content = msg.get("content", {})
         comm_id = content.get("comm_id")
