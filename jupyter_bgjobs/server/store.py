@@ -156,7 +156,7 @@ class JobStore:
     def apply_snapshot(self, kernel_id: str, jobs: list[Record]) -> None:
         """The full list of a kernel's jobs: those it no longer has that were running are lost."""
         present = {job["uid"] for job in jobs}
-        changed = [self._put(kernel_id, job) for job in jobs]
+        changed = [record for record in (self._put(kernel_id, job) for job in jobs) if record is not None]
         for record in list(self._jobs.values()):
             if (
                 record["kernel_id"] == kernel_id
@@ -167,7 +167,7 @@ class JobStore:
         self._notify(changed, [])
 
     def apply_update(self, kernel_id: str, jobs: list[Record], removed: list[str]) -> None:
-        changed = [self._put(kernel_id, job) for job in jobs]
+        changed = [record for record in (self._put(kernel_id, job) for job in jobs) if record is not None]
         gone = [uid for uid in removed if self._delete(uid, kernel_id)]
         self._notify(changed, gone)
 
@@ -218,7 +218,8 @@ class JobStore:
             self._delete(uid, None)
         self._notify([], gone)
 
-    def _put(self, kernel_id: str, job: Record) -> Record:
+    def _put(self, kernel_id: str, job: Record) -> Record | None:
+        """Store a job a kernel reported; the new record, or None if nothing changed."""
         old = self._jobs.get(job["uid"])
         paths = self._kernel_paths.get(kernel_id)
         if paths is None:
@@ -226,6 +227,8 @@ class JobStore:
         record = {**job, "kernel_id": kernel_id, "paths": paths}
         if old is None:
             self._insert(record)
+        elif old == record:  # a snapshot after a resync repeats what we know
+            return None
         else:
             self._replace(record)
         return record
