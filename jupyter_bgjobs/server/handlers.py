@@ -93,6 +93,11 @@ def parse_kill_body(body: Any) -> str | None:
 class BgJobsHandler(APIHandler):
     auth_resource = AUTH_RESOURCE
 
+    async def prepare(self) -> None:  # type: ignore[override]  # as APIHandler.prepare
+        await super().prepare()
+        # After a server start, answer from the whole history, not from part of it.
+        await self.store.wait_open()
+
     @property
     def store(self) -> JobStore:
         return self.settings["bgjobs_store"]  # type: ignore[no-any-return]

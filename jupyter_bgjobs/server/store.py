@@ -75,20 +75,19 @@ def decode_cursor(cursor: str) -> OrderKey:
         ) from None
 
 
-def _matches(record: Record, text: str) -> bool:
+def _searchable(record: Record) -> str:
+    """What ``q`` looks in, casefolded, one field a line."""
     error = record["error"]
-    return any(
-        text in value.casefold()
-        for value in (
-            record["code"],
-            record["name"] or "",
-            record["group"] or "",
-            record["uid"],
-            record["kernel_id"],
-            error["evalue"] if error else "",
-            *record["paths"],
-        )
+    fields = (
+        record["code"],
+        record["name"] or "",
+        record["group"] or "",
+        record["uid"],
+        record["kernel_id"],
+        error["evalue"] if error else "",
+        *record["paths"],
     )
+    return "\n".join(fields).casefold()
 
 
 def _empty_counts() -> dict[str, int]:
@@ -112,14 +111,31 @@ class JobStore:
         self.max_jobs = max_jobs
         self._jobs: dict[str, Record] = {}
         self._order: list[OrderKey] = []
+        # Indexes, kept by _index: counts by kernel and group, uids by kernel,
+        # status and path, and the casefolded text that `q` searches.
         self._counts: dict[str, dict[str, int]] = {}
+        self._by_kernel: dict[str, set[str]] = {}
+        self._by_status: dict[str, set[str]] = {state: set() for state in protocol.STATES}
+        self._by_path: dict[str, set[str]] = {}
+        self._text: dict[str, str] = {}
         self._kernel_paths: dict[str, list[str]] = {}
         self._listeners: list[ChangeListener] = []
+        self._opened = asyncio.Event()
 
     # --- life cycle ---------------------------------------------------------------
 
     async def open(self, live_kernels: Iterable[str] = ()) -> None:
         """Start the history and take back the jobs it holds."""
+        try:
+            await self._load(live_kernels)
+        finally:
+            self._opened.set()
+
+    async def wait_open(self) -> None:
+        """Wait until ``open`` is done (the history is in memory)."""
+        await self._opened.wait()
+
+    async def _load(self, live_kernels: Iterable[str]) -> None:
         if self._history is None:
             return
         self._history.start()
@@ -157,12 +173,8 @@ class JobStore:
         """The full list of a kernel's jobs: those it no longer has that were running are lost."""
         present = {job["uid"] for job in jobs}
         changed = [record for record in (self._put(kernel_id, job) for job in jobs) if record is not None]
-        for record in list(self._jobs.values()):
-            if (
-                record["kernel_id"] == kernel_id
-                and record["uid"] not in present
-                and record["status"] in protocol.ACTIVE_STATES
-            ):
+        for record in self._records_of(kernel_id):
+            if record["uid"] not in present and record["status"] in protocol.ACTIVE_STATES:
                 changed.append(self._replace(self._lost(record, "the kernel no longer knows this job")))
         self._notify(changed, [])
 
@@ -175,8 +187,8 @@ class JobStore:
         """The kernel died, restarted or went away: its unfinished jobs are lost."""
         changed = [
             self._replace(self._lost(record, reason))
-            for record in list(self._jobs.values())
-            if record["kernel_id"] == kernel_id and record["status"] in protocol.ACTIVE_STATES
+            for record in self._records_of(kernel_id)
+            if record["status"] in protocol.ACTIVE_STATES
         ]
         self._notify(changed, [])
 
@@ -194,8 +206,8 @@ class JobStore:
             self._kernel_paths[kernel_id] = kernel_paths
             changed.extend(
                 self._replace({**record, "paths": kernel_paths})
-                for record in list(self._jobs.values())
-                if record["kernel_id"] == kernel_id and record["paths"] != kernel_paths
+                for record in self._records_of(kernel_id)
+                if record["paths"] != kernel_paths
             )
         self._notify(changed, [])
 
@@ -233,19 +245,22 @@ class JobStore:
             self._replace(record)
         return record
 
+    def _records_of(self, kernel_id: str) -> list[Record]:
+        return [self._jobs[uid] for uid in self._by_kernel.get(kernel_id, ())]
+
     def _insert(self, record: Record) -> None:
         self._jobs[record["uid"]] = record
         bisect.insort(self._order, _order_key(record))
-        self._count(record, 1)
+        self._index(record, 1)
 
     def _replace(self, record: Record) -> Record:
         old = self._jobs[record["uid"]]
         if _order_key(old) != _order_key(record):  # a kernel that reported another creation time
             self._order.pop(bisect.bisect_left(self._order, _order_key(old)))
             bisect.insort(self._order, _order_key(record))
-        self._count(old, -1)
+        self._index(old, -1)
         self._jobs[record["uid"]] = record
-        self._count(record, 1)
+        self._index(record, 1)
         return record
 
     def _delete(self, uid: str, kernel_id: str | None) -> bool:
@@ -254,12 +269,28 @@ class JobStore:
             return False
         del self._jobs[uid]
         self._order.pop(bisect.bisect_left(self._order, _order_key(record)))
-        self._count(record, -1)
+        self._index(record, -1)
         return True
 
-    def _count(self, record: Record, step: int) -> None:
-        counts = self._counts.setdefault(record["kernel_id"], _empty_counts())
+    def _index(self, record: Record, step: int) -> None:
+        """Add (step 1) or take out (step -1) a record from the indexes."""
+        uid, kernel_id = record["uid"], record["kernel_id"]
+        counts = self._counts.setdefault(kernel_id, _empty_counts())
         counts[protocol.GROUP_OF_STATE[record["status"]]] += step
+        if step > 0:
+            self._by_kernel.setdefault(kernel_id, set()).add(uid)
+            self._by_status[record["status"]].add(uid)
+            for path in record["paths"]:
+                self._by_path.setdefault(path, set()).add(uid)
+            self._text[uid] = _searchable(record)
+        else:
+            self._by_kernel[kernel_id].discard(uid)
+            self._by_status[record["status"]].discard(uid)
+            for path in record["paths"]:
+                self._by_path[path].discard(uid)
+                if not self._by_path[path]:
+                    del self._by_path[path]
+            del self._text[uid]
 
     @staticmethod
     def _lost(record: Record, reason: str, ended: float | None = None) -> Record:
@@ -325,36 +356,43 @@ class JobStore:
         than ``statuses``: what each status group would hold.
         """
         after = decode_cursor(query.cursor) if query.cursor else None
-        text = query.text.casefold() if query.text else None
+        # The uids matching every filter but the statuses (None: every job).
+        base: set[str] | None = None
+        if query.kernel_id is not None:
+            base = set(self._by_kernel.get(query.kernel_id, ()))
+        if query.path is not None:
+            with_path = self._by_path.get(query.path, set())
+            base = set(with_path) if base is None else base & with_path
+        if query.text:
+            text = query.text.casefold()
+            base = {uid for uid in (self._jobs if base is None else base) if text in self._text[uid]}
 
-        def wanted(record: Record) -> bool:
-            return (
-                (query.kernel_id is None or record["kernel_id"] == query.kernel_id)
-                and (query.path is None or query.path in record["paths"])
-                and (text is None or _matches(record, text))
-            )
-
-        if text is None and query.path is None:
-            counts = _empty_counts()
-            kernels = self._counts if query.kernel_id is None else {query.kernel_id: self._counts.get(query.kernel_id)}
-            for kernel_counts in kernels.values():
-                for group, count in (kernel_counts or {}).items():
+        counts = _empty_counts()
+        if base is None:
+            for kernel_counts in self._counts.values():
+                for group, count in kernel_counts.items():
                     counts[group] += count
         else:
-            counts = _empty_counts()
-            for record in self._jobs.values():
-                if wanted(record):
-                    counts[protocol.GROUP_OF_STATE[record["status"]]] += 1
+            for uid in base:
+                counts[protocol.GROUP_OF_STATE[self._jobs[uid]["status"]]] += 1
 
-        start = bisect.bisect_right(self._order, after) if after is not None else 0
-        page: list[Record] = []
-        more = False
-        for _, uid in itertools.islice(self._order, start, None):
-            record = self._jobs[uid]
-            if (query.statuses is not None and record["status"] not in query.statuses) or not wanted(record):
-                continue
-            if len(page) == query.limit:
-                more = True
-                break
-            page.append(record)
-        return page, encode_cursor(page[-1]) if more else None, counts
+        candidates = base
+        if query.statuses is not None:
+            with_status = set().union(*(self._by_status[state] for state in query.statuses))
+            candidates = with_status if base is None else base & with_status
+
+        if candidates is not None and len(candidates) * 8 < len(self._order):
+            # Few candidates: sort them rather than walk the whole order.
+            keys = sorted(_order_key(self._jobs[uid]) for uid in candidates)
+            start = bisect.bisect_right(keys, after) if after is not None else 0
+            uids = [uid for _, uid in keys[start : start + query.limit + 1]]
+        else:
+            start = bisect.bisect_right(self._order, after) if after is not None else 0
+            uids = []
+            for _, uid in itertools.islice(self._order, start, None):
+                if candidates is None or uid in candidates:
+                    uids.append(uid)
+                    if len(uids) > query.limit:
+                        break
+        page = [self._jobs[uid] for uid in uids[: query.limit]]
+        return page, encode_cursor(page[-1]) if len(uids) > query.limit else None, counts
