@@ -147,7 +147,7 @@ class Server:
         """A ZeroMQ client of one of the server's kernels (a second frontend)."""
         client = AsyncKernelClient()
         client.load_connection_file(str(self.runtime / f"kernel-{kernel_id}.json"))
-        client.start_channels()
+        client.start_channels(hb=False)  # a heartbeat not beating yet would read as a dead kernel
         await client.wait_for_ready(timeout=60)
         return client
 
@@ -172,6 +172,43 @@ class Server:
         assert self.process is not None
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+# Runs in a process of its own, so that the time this process spends on its
+# own work (kernel clients, event parsing) never counts as server latency.
+_POLLER = """
+import http.client, sys, time
+port, token, path, period, out = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5]
+connection = http.client.HTTPConnection("127.0.0.1", int(port))
+with open(out, "w", buffering=1) as samples:
+    while True:
+        began = time.perf_counter()
+        connection.request("GET", path, headers={"Authorization": "token " + token})
+        connection.getresponse().read()
+        samples.write(f"{time.time()} {time.perf_counter() - began}\\n")
+        time.sleep(period)
+"""
+
+
+class Poller:
+    """Times one GET again and again from another process; ``samples()`` are (when, seconds)."""
+
+    def __init__(self, server: Server, path: str, period: float = 0.02) -> None:
+        self._out = server.root / f"poll-{secrets.token_hex(4)}.txt"
+        self._args = [sys.executable, "-c", _POLLER, str(server.port), server.token, path, str(period), str(self._out)]
+        self._process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self._process = await asyncio.create_subprocess_exec(*self._args)
+
+    async def stop(self) -> list[tuple[float, float]]:
+        assert self._process is not None
+        self._process.terminate()
+        await self._process.wait()
+        return [
+            (float(when), float(seconds))
+            for when, seconds in (line.split() for line in self._out.read_text().splitlines() if line.count(" ") == 1)
+        ]
 
 
 async def run(client: AsyncKernelClient, code: str, timeout: float = 600) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from .events import JobEvents
 from .handlers import route_table
 from .history import History
 from .hub import RelayHub
+from .model import RestViews
 from .relay import ROUTES
 from .store import JobStore
 
@@ -80,10 +81,14 @@ class BgJobsApp(ExtensionApp):
             route=self.command_route,
             log=self.log,
         )
-        self.events = JobEvents(self.serverapp.event_logger, refresh=self.hub.refresh_paths, log=self.log)
+        self.views = RestViews()
+        self.store.add_listener(self.views.on_change)
+        self.events = JobEvents(
+            self.serverapp.event_logger, views=self.views, refresh=self.hub.refresh_paths, log=self.log
+        )
         self.events.register_schema()
         self.store.add_listener(self.events.on_change)
-        self.settings.update(bgjobs_store=self.store, bgjobs_hub=self.hub)
+        self.settings.update(bgjobs_store=self.store, bgjobs_hub=self.hub, bgjobs_views=self.views)
         self._started: asyncio.Future[None] | None = None
         # Start once the loop runs. `_start_jupyter_server_extension` alone is
         # not enough: servers embedded without `start()` (tests, some

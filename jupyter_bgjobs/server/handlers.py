@@ -22,7 +22,7 @@ from tornado import web
 from .. import protocol
 from .errors import BadRequest, BgJobsError, Conflict, NotFound, Unavailable
 from .hub import RelayHub
-from .model import job_to_rest
+from .model import RestViews, job_to_rest
 from .store import JobStore, Query
 
 AUTH_RESOURCE = "kernels"
@@ -103,6 +103,10 @@ class BgJobsHandler(APIHandler):
         return self.settings["bgjobs_store"]  # type: ignore[no-any-return]
 
     @property
+    def views(self) -> RestViews:
+        return self.settings["bgjobs_views"]  # type: ignore[no-any-return]
+
+    @property
     def hub(self) -> RelayHub:
         return self.settings["bgjobs_hub"]  # type: ignore[no-any-return]
 
@@ -148,7 +152,7 @@ class JobsHandler(BgJobsHandler):
         await self.hub.refresh_paths()
         page, next_cursor, counts = self.store.query(query)
         now = time.time()
-        jobs = [job_to_rest(record, now) for record in page]
+        jobs = [self.views.get(record, now) for record in page]
         self.write_json({"jobs": jobs, "next_cursor": next_cursor, "counts": counts})
 
 
@@ -158,7 +162,7 @@ class JobHandler(BgJobsHandler):
     @domain_errors
     async def get(self, uid: str) -> None:
         await self.hub.refresh_paths()
-        self.write_json(job_to_rest(self.find_job(uid)))
+        self.write_json(self.views.get(self.find_job(uid)))
 
     @web.authenticated
     @authorized

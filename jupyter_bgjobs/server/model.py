@@ -47,3 +47,30 @@ def job_to_rest(record: Record, now: float | None = None) -> dict[str, Any]:
         "blocked_in": record["blocked_in"],
         "paths": list(record["paths"]),
     }
+
+
+class RestViews:
+    """``job_to_rest`` with the answer kept per record (records are never changed in place).
+
+    ``GET jobs`` and the event emitter turn the same records into Job JSON
+    again and again; only a running job's ``elapsed`` moves with the clock.
+    A store listener: ``on_change`` forgets the jobs that are removed.
+    """
+
+    def __init__(self) -> None:
+        self._views: dict[str, tuple[Record, dict[str, Any]]] = {}
+
+    def get(self, record: Record, now: float | None = None) -> dict[str, Any]:
+        kept = self._views.get(record["uid"])
+        if kept is None or kept[0] is not record:
+            view = job_to_rest(record, now)
+            self._views[record["uid"]] = (record, view)
+            return dict(view)
+        view = dict(kept[1])  # callers may change their copy
+        if record["started"] is not None and record["ended"] is None:
+            view["elapsed"] = round(max(0.0, (now or time.time()) - record["started"]), 3)
+        return view
+
+    def on_change(self, changed: list[Record], removed: list[str]) -> None:
+        for uid in removed:
+            self._views.pop(uid, None)
