@@ -57,12 +57,14 @@ class BgJobsApp(ExtensionApp):
 
     history_max_age_days = Float(
         30.0,
+        min=0.0,
         config=True,
         help="Forget ended jobs of kernels that are gone after this many days.",
     )
 
     history_max_jobs = Int(
         10_000,
+        min=0,
         config=True,
         help="Keep at most this many ended jobs of kernels that are gone (the newest).",
     )
