@@ -211,3 +211,29 @@ def test_requests_on_the_control_channel_leave_thread_output_in_its_cell(endpoin
         if msg["header"]["msg_type"] == "stream" and msg["parent_header"].get("msg_id") == cell:
             ticks += msg["content"]["text"].count("tick")
     assert ticks == 10
+
+
+def test_a_printing_job_is_pushed_a_few_times_a_second_and_its_last_output_soon(endpoint: Endpoint) -> None:
+    endpoint.kernel.stdout("import time")
+    endpoint.kernel.stdout(
+        "%%job -n talker\n"
+        "for i in range(150):\n"
+        "    print('line', i)\n"
+        "    time.sleep(0.01)\n"
+        "print('last words')\n"
+        "time.sleep(2)"
+    )
+    began = time.monotonic()
+    talker: list[tuple[float, dict[str, Any]]] = []
+    while not talker or talker[-1][1]["status"] != "finished":
+        update = endpoint.push(lambda data: data["type"] == "update", timeout=15)
+        talker.extend((time.monotonic() - began, job) for job in update["jobs"] if job["name"] == "talker")
+    # About 2 s of output, 1.5 of them printing every 10 ms: 50 pushes a
+    # second without holding back, 4 with it (plus the changes of status).
+    assert len(talker) <= 16, [job["status"] for _, job in talker]
+    last_words, first_with_them = next((when, job) for when, job in talker if "last words" in job["output_tail"])
+    assert first_with_them["status"] == "running"
+    finished = talker[-1][1]
+    assert finished["status"] == "finished"
+    assert finished["output_tail"].endswith("line 149\nlast words\n")
+    assert last_words < talker[-1][0] - 1.0  # pushed long before the job ended

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from typing import Any
 
@@ -21,6 +22,8 @@ from .store import JobStore
 
 # How long stopping waits for a start still under way.
 STOP_WAIT = 30.0
+# How old the notebook paths in an event may be (the sessions are read again after that).
+PATHS_MAX_AGE = 1.0
 
 
 class BgJobsApp(ExtensionApp):
@@ -86,7 +89,11 @@ class BgJobsApp(ExtensionApp):
         self.views = RestViews()
         self.store.add_listener(self.views.on_change)
         self.events = JobEvents(
-            self.serverapp.event_logger, views=self.views, refresh=self.hub.refresh_paths, log=self.log
+            self.serverapp.event_logger,
+            views=self.views,
+            # A job that prints changes every 20 ms: read the sessions once a second at most.
+            refresh=functools.partial(self.hub.refresh_paths, max_age=PATHS_MAX_AGE),
+            log=self.log,
         )
         self.events.register_schema()
         self.store.add_listener(self.events.on_change)

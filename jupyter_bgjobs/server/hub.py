@@ -58,6 +58,7 @@ class RelayHub:
         self._tasks: set[asyncio.Future[Any]] = set()
         self._event_logger: Any = None
         self._stopped = False
+        self._paths_read = -1e9  # time.monotonic() of the last reading of the sessions
 
     async def start(self, event_logger: Any) -> None:
         """Attach to the running kernels and follow the kernel manager."""
@@ -186,8 +187,14 @@ class RelayHub:
 
     # --- notebook paths -------------------------------------------------------
 
-    async def refresh_paths(self) -> None:
-        """Tell the store the notebook (or console) paths of each running kernel."""
+    async def refresh_paths(self, max_age: float = 0.0) -> None:
+        """Tell the store the notebook (or console) paths of each running kernel.
+
+        Nothing is read if the last reading is less than ``max_age`` seconds old.
+        """
+        if max_age and time.monotonic() - self._paths_read < max_age:
+            return
+        self._paths_read = time.monotonic()
         paths: dict[str, list[str]] = {}
         for session in await self._session_manager.list_sessions():
             kernel = session.get("kernel") or {}
