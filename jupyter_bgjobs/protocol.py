@@ -30,6 +30,18 @@ EVENTS_TARGET = "jupyter_bgjobs.events"
 CONTROL_TARGET = "jupyter_bgjobs.control"
 TARGETS = (EVENTS_TARGET, CONTROL_TARGET)
 
+# On the kernel's control channel this protocol's comm messages have message
+# types of their own: ipykernel publishes a busy/idle status for every
+# control message, and clients (jupyter_server's activity tracking,
+# JupyterLab's kernel indicator) ignore statuses caused by "untracked"
+# message types only. With "comm_msg", a kill while a cell runs would show
+# the notebook idle; the server adds these types to the untracked ones.
+CONTROL_CHANNEL_TYPES = {
+    "comm_open": "jupyter_bgjobs_comm_open",
+    "comm_msg": "jupyter_bgjobs_comm_msg",
+    "comm_close": "jupyter_bgjobs_comm_close",
+}
+
 STATES = ("queued", "running", "finished", "failed", "killed", "lost")
 GROUPS: dict[str, tuple[str, ...]] = {
     "running": ("queued", "running"),

@@ -51,10 +51,11 @@ class CommClient:
 
     def send(self, msg_type: str, content: dict[str, Any]) -> None:
         """A comm message on the route."""
-        msg = self.client.session.msg(msg_type, content)
         if self.route == "control":
+            msg = self.client.session.msg(protocol.CONTROL_CHANNEL_TYPES[msg_type], content)
             self.client.control_channel.send(msg)
             return
+        msg = self.client.session.msg(msg_type, content)
         if self.subshell_id is not None:
             msg["header"]["subshell_id"] = self.subshell_id
         self.client.shell_channel.send(msg)

@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import queue
 import time
 from typing import Any
 
 import pytest
 
+from jupyter_bgjobs import protocol
+
 from .conftest import KERNELS
 from .server_helpers import Api, Fetch, KernelTab, start_kernel
+
+
+@pytest.fixture
+def jp_server_config(server_kernelspecs: None) -> dict[str, Any]:
+    # JupyterLab too: its page config tells the browser which statuses to ignore.
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_bgjobs": True, "jupyterlab": True}}}
+
+
+def test_the_relays_control_messages_are_untracked_by_the_server_and_jupyterlab(jp_serverapp: Any) -> None:
+    ours = set(protocol.CONTROL_CHANNEL_TYPES.values())
+    assert ours <= set(jp_serverapp.kernel_manager.untracked_message_types)
+    assert ours <= set(jp_serverapp.web_app.settings["page_config_data"]["untracked_message_types"])
+    assert "comm_msg" not in jp_serverapp.kernel_manager.untracked_message_types
 
 
 async def still_running(tab: KernelTab) -> bool:
@@ -51,6 +67,10 @@ async def test_kill_takes_effect_within_a_second_while_the_main_shell_sleeps(
         print(f"kill to killed in REST: {took * 1000:.0f} ms")
         assert took < 1.0, f"the kill took {took:.3f} s"
         assert await still_running(tab)
+        # The kill went through the control channel; the kernel's busy/idle
+        # statuses around it must not make the busy notebook look idle.
+        kernel = json.loads((await jp_fetch("api", "kernels", kernel_id)).body)
+        assert kernel["execution_state"] == "busy"
         assert killed["error"]["ename"] == "JobKilled"
         assert killed["ended"] is not None
     finally:

@@ -6,11 +6,12 @@ Where messages come in:
   when the client puts a ``subshell_id`` in the header);
 - the control channel: ipykernel only dispatches comm messages that arrive
   on the shell channel, so ``CommEndpoint.serve_control_channel`` adds
-  handlers for ``comm_open``/``comm_msg``/``comm_close`` to the kernel's
-  control handlers, for this module's two targets only. The control channel
-  is served by its own thread on ipykernel 6 and 7 alike, so requests are
-  answered while the main shell runs a long cell; unlike a subshell, it does
-  not make the kernel re-route where the output of the user's threads goes.
+  handlers to the kernel's control handlers for this protocol's own comm
+  message types (``protocol.CONTROL_CHANNEL_TYPES``), for its two targets
+  only. The control channel is served by its own thread on ipykernel 6 and
+  7 alike, so requests are answered while the main shell runs a long cell;
+  unlike a subshell, it does not make the kernel re-route where the output
+  of the user's threads goes.
 
 Handlers run on the main shell, a subshell thread or the control thread; they
 are thread-safe, never block, and answer every malformed message with an
@@ -20,7 +21,6 @@ error instead of raising into the kernel.
 from __future__ import annotations
 
 import contextvars
-import functools
 import logging
 import threading
 import time
@@ -279,48 +279,43 @@ class CommEndpoint:
     def serve_control_channel(self, kernel: Any) -> bool:
         """Take this module's comm messages on the kernel's control channel too.
 
-        ``kernel.control_handlers`` maps message types to handlers called by
-        the control thread with ``(stream, idents, msg)``; ipykernel 6.29+
-        and 7 both dispatch through it. Handlers already there (none, in
-        ipykernel) keep every message that is not for these targets.
+        ``kernel.control_handlers`` maps message types to handlers that the
+        control thread calls with ``(stream, idents, msg)``; ipykernel 6.29+
+        and 7 both dispatch through it. The message types are this
+        protocol's own (``protocol.CONTROL_CHANNEL_TYPES``), so nothing else
+        that arrives on the control channel changes.
         """
         handlers = getattr(kernel, "control_handlers", None)
         if not isinstance(handlers, dict):
             return False
-        ours: dict[str, Callable[[ControlHandler | None, Any, Any, dict[str, Any]], None]] = {
+        ours: dict[str, ControlHandler] = {
             "comm_open": self._control_open,
             "comm_msg": self._control_msg,
             "comm_close": self._control_close,
         }
-        for msg_type, handler in ours.items():
-            handlers[msg_type] = functools.partial(handler, handlers.get(msg_type))
+        for kind, handler in ours.items():
+            handlers[protocol.CONTROL_CHANNEL_TYPES[kind]] = handler
         return True
 
-    def _control_open(self, previous: ControlHandler | None, stream: Any, idents: Any, msg: dict[str, Any]) -> None:
+    def _control_open(self, stream: Any, idents: Any, msg: dict[str, Any]) -> None:
         content = msg.get("content")
         if isinstance(content, dict) and content.get("target_name") in protocol.TARGETS:
             self._comm_manager.comm_open(stream, idents, msg)
-        elif previous is not None:
-            previous(stream, idents, msg)
         else:
             log.warning("bgjobs: ignored a comm_open on the control channel for another target")
 
-    def _control_msg(self, previous: ControlHandler | None, stream: Any, idents: Any, msg: dict[str, Any]) -> None:
+    def _control_msg(self, stream: Any, idents: Any, msg: dict[str, Any]) -> None:
         content = msg.get("content")
         channel = self.channel(content.get("comm_id") if isinstance(content, dict) else None)
         if channel is not None:
             channel.handle(msg)
-        elif previous is not None:
-            previous(stream, idents, msg)
         else:
-            log.warning("bgjobs: ignored a comm_msg on the control channel for a comm that is not ours")
+            log.warning("bgjobs: ignored a comm message on the control channel for a comm that is not open")
 
-    def _control_close(self, previous: ControlHandler | None, stream: Any, idents: Any, msg: dict[str, Any]) -> None:
+    def _control_close(self, stream: Any, idents: Any, msg: dict[str, Any]) -> None:
         content = msg.get("content")
         if self.channel(content.get("comm_id") if isinstance(content, dict) else None) is not None:
             self._comm_manager.comm_close(stream, idents, msg)
-        elif previous is not None:
-            previous(stream, idents, msg)
 
 
 def _running_kernel() -> Any:

@@ -12,6 +12,7 @@ from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import IOLoop
 from traitlets import Bool, CaselessStrEnum, Float, Int, Unicode, default
 
+from .. import protocol
 from .events import JobEvents
 from .handlers import route_table
 from .history import History
@@ -74,6 +75,7 @@ class BgJobsApp(ExtensionApp):
 
     def initialize_settings(self) -> None:
         assert self.serverapp is not None
+        self._untrack_control_messages()
         history = History(self.history_file, self.log) if self.history_file else None
         self.store = JobStore(
             history, log=self.log, max_age_days=self.history_max_age_days, max_jobs=self.history_max_jobs
@@ -103,6 +105,24 @@ class BgJobsApp(ExtensionApp):
         # not enough: servers embedded without `start()` (tests, some
         # launchers) never call it.
         IOLoop.current().add_callback(self._start)
+
+    def _untrack_control_messages(self) -> None:
+        """Statuses caused by the relays' control messages say nothing of the notebook.
+
+        The kernel publishes busy/idle around each control message; without
+        this, a kill while a cell runs shows the notebook idle, in
+        jupyter_server's execution_state and in JupyterLab, which reads the
+        same list from its page config (built when JupyterLab loads, after
+        this extension: extensions load in alphabetical order).
+        """
+        assert self.serverapp is not None
+        ours = list(protocol.CONTROL_CHANNEL_TYPES.values())
+        kernel_manager = self.serverapp.kernel_manager
+        known = list(getattr(kernel_manager, "untracked_message_types", []))
+        kernel_manager.untracked_message_types = [*known, *(kind for kind in ours if kind not in known)]
+        page_config = self.serverapp.web_app.settings.get("page_config_data", {})
+        if "untracked_message_types" in page_config:  # JupyterLab loaded first after all
+            page_config["untracked_message_types"] = list(kernel_manager.untracked_message_types)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(route_table())

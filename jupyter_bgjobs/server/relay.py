@@ -285,7 +285,7 @@ class KernelRelay:
 
     def _send_comm(self, msg_type: str, content: dict[str, Any]) -> None:
         if self.route == "control":
-            self._send(self._client.control_channel, msg_type, content)
+            self._send(self._client.control_channel, protocol.CONTROL_CHANNEL_TYPES[msg_type], content)
         else:
             self._send(self._client.shell_channel, msg_type, content, subshell=True)
 
