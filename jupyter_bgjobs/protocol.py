@@ -5,12 +5,18 @@ place where comm messages and the job record are described; docs/protocol.md
 is its prose version.
 
 Two comm targets, both opened by the client (JupyterLab closes comms a kernel
-opens towards targets it does not know):
+opens towards targets it does not know), each with ``{"v": VERSION}`` as the
+``comm_open`` data:
 
-- ``EVENTS_TARGET``: the kernel pushes ``snapshot`` (on open and on
-  ``resync``) and coalesced ``update`` messages, each with a per-comm ``seq``.
-- ``CONTROL_TARGET``: requests with a ``req_id``; the kernel answers each with
-  one ``reply`` on the same comm.
+- ``EVENTS_TARGET``: the kernel pushes a ``snapshot`` (on open and on
+  ``resync``) and coalesced ``update`` messages, each with the next ``seq`` of
+  that comm; a client message other than ``resync`` gets an ``error`` push
+  (which has no ``seq``).
+- ``CONTROL_TARGET``: requests with a ``req_id``; the kernel answers each
+  with one ``reply`` on the same comm, sent from the thread that handled it.
+
+Every ``parse_*`` function validates a message received from the other side
+and raises ``ProtocolError`` (with an error ``code``) when it is malformed.
 """
 
 from __future__ import annotations
@@ -22,6 +28,19 @@ VERSION = 1
 
 EVENTS_TARGET = "jupyter_bgjobs.events"
 CONTROL_TARGET = "jupyter_bgjobs.control"
+TARGETS = (EVENTS_TARGET, CONTROL_TARGET)
+
+# On the kernel's control channel this protocol's comm messages have message
+# types of their own: ipykernel publishes a busy/idle status for every
+# control message, and clients (jupyter_server's activity tracking,
+# JupyterLab's kernel indicator) ignore statuses caused by "untracked"
+# message types only. With "comm_msg", a kill while a cell runs would show
+# the notebook idle; the server adds these types to the untracked ones.
+CONTROL_CHANNEL_TYPES = {
+    "comm_open": "jupyter_bgjobs_comm_open",
+    "comm_msg": "jupyter_bgjobs_comm_msg",
+    "comm_close": "jupyter_bgjobs_comm_close",
+}
 
 STATES = ("queued", "running", "finished", "failed", "killed", "lost")
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -29,9 +48,21 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "finished": ("finished",),
     "dead": ("failed", "killed", "lost"),
 }
+GROUP_OF_STATE: dict[str, str] = {state: group for group, states in GROUPS.items() for state in states}
 ACTIVE_STATES = frozenset(GROUPS["running"])
 KINDS = ("expr", "func", "cell", "map")
 OPS = ("list", "get", "kill", "kill_all", "remove")
+
+# Error codes of error replies and error pushes.
+ERROR_CODES = (
+    "bad_request",  # the message is not what this protocol says
+    "bad_version",  # another protocol version
+    "unknown_type",  # a message type this target does not take
+    "unknown_op",  # a control request for an operation that does not exist
+    "not_found",  # no job with that uid
+    "conflict",  # the job is not in a state where the operation applies
+    "internal",  # the kernel side failed while serving a valid request
+)
 
 # Bounds on what one job record carries, so that a job that prints or
 # returns megabytes cannot flood the comm, the server or the browser.
@@ -42,6 +73,8 @@ MAX_OUTPUT_TAIL = 8_000
 MAX_TRACEBACK = 40_000
 MAX_WHERE = 500
 MAX_REQ_ID = 200
+MAX_UID = 64
+MAX_MESSAGE = 2_000
 
 # The job record as it travels on the wire. Times are POSIX seconds (float)
 # or None; the server turns them into ISO 8601 for REST.
@@ -88,18 +121,38 @@ def clip_head(text: str, limit: int) -> str:
     return text[: limit - 1] + "\u2026"
 
 
+# --- comm_open data (both targets) --------------------------------------------
+
+
+def open_data() -> dict[str, Any]:
+    """The ``comm_open`` data a client sends to either target."""
+    return {"v": VERSION}
+
+
+def parse_open(data: Any) -> None:
+    """Validate the ``comm_open`` data received by the kernel."""
+    _require_dict(data)
+
+
 # --- kernel -> client pushes on EVENTS_TARGET --------------------------------
 
 
 def snapshot(seq: int, jobs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every job of the kernel; the client replaces what it knew of that kernel."""
     return {"v": VERSION, "type": "snapshot", "seq": seq, "jobs": jobs}
 
 
 def update(seq: int, jobs: list[dict[str, Any]], removed: list[str] | None = None) -> dict[str, Any]:
+    """The jobs that changed since the previous push (and the uids removed)."""
     msg: dict[str, Any] = {"v": VERSION, "type": "update", "seq": seq, "jobs": jobs}
     if removed:
         msg["removed"] = removed
     return msg
+
+
+def event_error(code: str, message: str) -> dict[str, Any]:
+    """Kernel -> client on EVENTS_TARGET: your last message was not understood."""
+    return {"v": VERSION, "type": "error", "error": {"code": code, "message": clip_head(message, MAX_MESSAGE)}}
 
 
 def resync_request() -> dict[str, Any]:
@@ -107,10 +160,45 @@ def resync_request() -> dict[str, Any]:
     return {"v": VERSION, "type": "resync"}
 
 
+def parse_events_request(data: Any) -> str:
+    """Validate a client message on EVENTS_TARGET; its type (only ``resync`` exists)."""
+    msg = _require_dict(data)
+    if msg.get("type") != "resync":
+        raise ProtocolError(
+            f"unknown message type {msg.get('type')!r:.80} on {EVENTS_TARGET}; the only one is 'resync'", "unknown_type"
+        )
+    return "resync"
+
+
+def parse_push(data: Any) -> dict[str, Any]:
+    """Validate a kernel push (snapshot, update or error) received by the client.
+
+    Returns the message with its jobs validated and bounded, ``removed``
+    always present on updates, and ``error`` checked on errors.
+    """
+    msg = _require_dict(data)
+    kind = msg.get("type")
+    if kind == "error":
+        return {"v": VERSION, "type": "error", "error": _parse_error(msg.get("error"))}
+    if kind not in ("snapshot", "update"):
+        raise ProtocolError(f"unknown push type {kind!r:.80}", "unknown_type")
+    seq = msg.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise ProtocolError("seq must be a non-negative integer")
+    jobs = msg.get("jobs")
+    if not isinstance(jobs, list):
+        raise ProtocolError("jobs must be a list")
+    removed = msg.get("removed", [])
+    if not isinstance(removed, list) or not all(isinstance(uid, str) for uid in removed):
+        raise ProtocolError("removed must be a list of uids")
+    return {"v": VERSION, "type": kind, "seq": seq, "jobs": [validate_job(job) for job in jobs], "removed": removed}
+
+
 # --- requests and replies on CONTROL_TARGET ----------------------------------
 
 
 def request(op: str, req_id: str, **args: Any) -> dict[str, Any]:
+    """A control request; ``args`` are the operation's (``uid``, ``group``)."""
     return {"v": VERSION, "type": "request", "op": op, "req_id": req_id, **args}
 
 
@@ -124,43 +212,38 @@ def reply_error(req_id: str | None, code: str, message: str) -> dict[str, Any]:
         "type": "reply",
         "req_id": req_id,
         "ok": False,
-        "error": {"code": code, "message": message},
+        "error": {"code": code, "message": clip_head(message, MAX_MESSAGE)},
     }
 
 
-def _require_dict(data: Any) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise ProtocolError(f"message must be a JSON object, not {type(data).__name__}")
-    if data.get("v") != VERSION:
-        raise ProtocolError(f"unsupported protocol version {data.get('v')!r} (expected {VERSION})", "bad_version")
-    return data
-
-
 def parse_request(data: Any) -> tuple[str, str, dict[str, Any]]:
-    """Validate a control request; return ``(req_id, op, args)``.
+    """Validate a control request received by the kernel; ``(req_id, op, args)``.
 
     ``uid`` (a job's uid) is required by ``get``, ``kill`` and ``remove``;
-    ``kill_all`` takes an optional ``group``.
+    ``kill_all`` takes an optional ``group`` (a ``jobs.map`` group name).
     """
     msg = _require_dict(data)
+    if msg.get("type") != "request":
+        raise ProtocolError(
+            f"unknown message type {msg.get('type')!r:.80} on {CONTROL_TARGET}; the only one is 'request'",
+            "unknown_type",
+        )
     req_id = msg.get("req_id")
     if not isinstance(req_id, str) or not req_id or len(req_id) > MAX_REQ_ID:
-        raise ProtocolError("req_id must be a non-empty string")
-    if msg.get("type") != "request":
-        raise ProtocolError(f"unknown message type {msg.get('type')!r}")
+        raise ProtocolError(f"req_id must be a string of 1 to {MAX_REQ_ID} characters")
     op = msg.get("op")
     if op not in OPS:
-        raise ProtocolError(f"unknown op {op!r}; expected one of {', '.join(OPS)}", "unknown_op")
+        raise ProtocolError(f"unknown op {op!r:.80}; expected one of {', '.join(OPS)}", "unknown_op")
     args: dict[str, Any] = {}
     if op in ("get", "kill", "remove"):
         uid = msg.get("uid")
-        if not isinstance(uid, str) or not uid:
-            raise ProtocolError(f"{op} needs a job uid (string)")
+        if not isinstance(uid, str) or not 0 < len(uid) <= MAX_UID:
+            raise ProtocolError(f"{op} needs the job's uid (a string of 1 to {MAX_UID} characters)")
         args["uid"] = uid
     if op == "kill_all":
         group = msg.get("group")
-        if group is not None and not isinstance(group, str):
-            raise ProtocolError("group must be a string")
+        if group is not None and (not isinstance(group, str) or not 0 < len(group) <= MAX_NAME):
+            raise ProtocolError(f"group must be a string of 1 to {MAX_NAME} characters, or null")
         args["group"] = group
     return req_id, op, args
 
@@ -169,28 +252,68 @@ def request_id_of(data: Any) -> str | None:
     """The req_id of a message, when there is a usable one (for error replies)."""
     if isinstance(data, dict):
         req_id = data.get("req_id")
-        if isinstance(req_id, str) and len(req_id) <= MAX_REQ_ID:
+        if isinstance(req_id, str) and 0 < len(req_id) <= MAX_REQ_ID:
             return req_id
     return None
 
 
-def parse_push(data: Any) -> dict[str, Any]:
-    """Validate a kernel push (snapshot or update) received by the client."""
+def parse_reply(data: Any) -> dict[str, Any]:
+    """Validate a reply received by the client (its envelope; see ``reply_payload``)."""
     msg = _require_dict(data)
-    if msg.get("type") not in ("snapshot", "update"):
-        raise ProtocolError(f"unknown push type {msg.get('type')!r}")
-    seq = msg.get("seq")
-    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-        raise ProtocolError("seq must be a non-negative integer")
-    jobs = msg.get("jobs")
-    if not isinstance(jobs, list):
-        raise ProtocolError("jobs must be a list")
-    msg["jobs"] = [validate_job(job) for job in jobs]
-    removed = msg.get("removed", [])
-    if not isinstance(removed, list) or not all(isinstance(uid, str) for uid in removed):
-        raise ProtocolError("removed must be a list of uids")
-    msg["removed"] = removed
+    if msg.get("type") != "reply":
+        raise ProtocolError(f"unknown message type {msg.get('type')!r:.80} on {CONTROL_TARGET}", "unknown_type")
+    req_id = msg.get("req_id")
+    if req_id is not None and not isinstance(req_id, str):
+        raise ProtocolError("req_id must be a string or null")
+    ok = msg.get("ok")
+    if not isinstance(ok, bool):
+        raise ProtocolError("ok must be true or false")
+    if not ok:
+        msg["error"] = _parse_error(msg.get("error"))
     return msg
+
+
+def reply_payload(op: str, reply: dict[str, Any]) -> dict[str, Any]:
+    """The validated data of a successful reply to ``op``."""
+    if op == "list":
+        jobs = reply.get("jobs")
+        if not isinstance(jobs, list):
+            raise ProtocolError("a list reply needs jobs (a list)")
+        return {"jobs": [validate_job(job) for job in jobs]}
+    if op in ("get", "kill"):
+        return {"job": validate_job(reply.get("job"))}
+    if op == "kill_all":
+        killed = reply.get("killed")
+        if not isinstance(killed, list) or not all(isinstance(uid, str) for uid in killed):
+            raise ProtocolError("a kill_all reply needs killed (a list of uids)")
+        return {"killed": killed}
+    if op == "remove":
+        removed = reply.get("removed")
+        if not isinstance(removed, str):
+            raise ProtocolError("a remove reply needs removed (a uid)")
+        return {"removed": removed}
+    raise ProtocolError(f"unknown op {op!r:.80}", "unknown_op")
+
+
+# --- validation helpers --------------------------------------------------------
+
+
+def _require_dict(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ProtocolError(f"message must be a JSON object, not {type(data).__name__}")
+    version = data.get("v")
+    if version != VERSION or isinstance(version, bool):
+        raise ProtocolError(f"unsupported protocol version {version!r:.40} (expected {VERSION})", "bad_version")
+    return data
+
+
+def _parse_error(error: Any) -> dict[str, str]:
+    if not isinstance(error, dict):
+        raise ProtocolError("error must be an object with code and message")
+    code, message = error.get("code"), error.get("message")
+    if not isinstance(code, str) or not isinstance(message, str):
+        raise ProtocolError("error must have code and message (strings)")
+    return {"code": clip_head(code, MAX_NAME), "message": clip_head(message, MAX_MESSAGE)}
 
 
 def validate_job(job: Any) -> dict[str, Any]:
@@ -205,26 +328,30 @@ def validate_job(job: Any) -> dict[str, Any]:
         if isinstance(value, float) and not math.isfinite(value):
             raise ProtocolError(f"job field {field!r} is not a finite number")
         clean[field] = value
-    if not clean["uid"] or len(clean["uid"]) > 64:
-        raise ProtocolError("job uid must be 1 to 64 characters")
+    if not 0 < len(clean["uid"]) <= MAX_UID:
+        raise ProtocolError(f"job uid must be 1 to {MAX_UID} characters")
+    if clean["number"] < 0:
+        raise ProtocolError("job number must not be negative")
     if clean["status"] not in STATES:
-        raise ProtocolError(f"unknown job status {clean['status']!r}")
+        raise ProtocolError(f"unknown job status {clean['status']!r:.40}")
     if clean["kind"] not in KINDS:
-        raise ProtocolError(f"unknown job kind {clean['kind']!r}")
+        raise ProtocolError(f"unknown job kind {clean['kind']!r:.40}")
     clean["code"] = clip_head(clean["code"], MAX_CODE)
     if clean["name"] is not None:
         clean["name"] = clip_head(clean["name"], MAX_NAME)
+    if clean["group"] is not None:
+        clean["group"] = clip_head(clean["group"], MAX_NAME)
     if clean["result_repr"] is not None:
         clean["result_repr"] = clip_head(clean["result_repr"], MAX_REPR)
     clean["output_tail"] = clip(clean["output_tail"], MAX_OUTPUT_TAIL)
     if clean["blocked_in"] is not None:
         clean["blocked_in"] = clip_head(clean["blocked_in"], MAX_WHERE)
-    clean["error"] = _validate_error(clean["error"])
+    clean["error"] = _validate_job_error(clean["error"])
     clean["progress"] = _validate_progress(clean["progress"])
     return clean
 
 
-def _validate_error(error: dict[str, Any] | None) -> dict[str, Any] | None:
+def _validate_job_error(error: dict[str, Any] | None) -> dict[str, Any] | None:
     if error is None:
         return None
     ename, evalue, traceback = error.get("ename"), error.get("evalue"), error.get("traceback")

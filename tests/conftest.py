@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from jupyter_client.blocking.client import BlockingKernelClient
@@ -10,6 +15,7 @@ from .kernel_session import KernelSession
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
+ROOT = Path(__file__).resolve().parent.parent
 
 # The kernel side must work on ipykernel 7 (this environment) and on 6.29+
 # (the "python3-ipk6" kernel, from the second environment `make` builds).
@@ -81,3 +87,56 @@ def kernel(request: pytest.FixtureRequest, kernel_pool: KernelPool) -> Iterator[
 def module_kernel(request: pytest.FixtureRequest, kernel_pool: KernelPool) -> Iterator[KernelSession]:
     """One kernel per ipykernel for a whole module, for tests that do not depend on job numbers."""
     yield from _session(kernel_pool, request.param)
+
+
+# --- the server tests -----------------------------------------------------------------
+
+
+def write_kernelspec(kernel_dir: Path, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
+    spec: dict[str, Any] = {"argv": argv, "display_name": name, "language": "python"}
+    if env is not None:
+        spec["env"] = env
+    (kernel_dir / name).mkdir(parents=True, exist_ok=True)
+    (kernel_dir / name / "kernel.json").write_text(json.dumps(spec))
+
+
+@pytest.fixture
+def server_kernelspecs(jp_kernel_dir: Path) -> None:
+    """The ipykernel 6 kernel, seen by the test server (which has a kernel path of its own).
+
+    pytest-jupyter gives kernels the tests' sys.path as PYTHONPATH, which
+    would make the ipykernel 6 environment import ipykernel 7: it gets none.
+    """
+    spec = json.loads((ROOT / ".venv" / "share" / "jupyter" / "kernels" / "python3-ipk6" / "kernel.json").read_text())
+    write_kernelspec(Path(jp_kernel_dir), "python3-ipk6", spec["argv"], {"PYTHONPATH": ""})
+
+
+@pytest.fixture
+def jp_server_config(server_kernelspecs: None) -> dict[str, Any]:
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_bgjobs": True}}}
+
+
+@pytest.fixture(scope="session")
+def bare_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Python environment of its own with ipykernel but without jupyter_bgjobs.
+
+    A venv without pip whose one .pth file adds the main environment's
+    site-packages directory: the libraries are there, but that directory's
+    own .pth files (the editable install of jupyter_bgjobs) are not read,
+    and the environment has no kernel config that loads the extension.
+    """
+    venv = tmp_path_factory.mktemp("bare-venv")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    main_site = next((ROOT / ".venv" / "lib").glob("python3*/site-packages"))
+    (site / "main_libraries.pth").write_text(f"{main_site}\n")
+    python = venv / "bin" / "python"
+    check = subprocess.run(
+        [str(python), "-c", "import ipykernel, importlib.util as u; print(u.find_spec('jupyter_bgjobs') is None)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=venv,
+    )
+    assert check.stdout.strip() == "True", check
+    return python

@@ -17,7 +17,7 @@ from .server_helpers import Fetch
 
 PREFIX = "/jupyter-bgjobs/"
 VERBS = ("get", "post", "put", "patch", "delete")
-SAMPLE = {"uid": "0123456789abcdef0123456789abcdef", "kernel_id": "0000-no-such-kernel"}
+SAMPLE = {"uid": "0123456789abcdef0123456789abcdef", "kernel_id": "0000-no-such-kernel", "rest": "no/such/route"}
 
 
 @pytest.fixture
@@ -62,6 +62,7 @@ def test_the_extension_registers_its_routes(jp_serverapp: Any, jp_base_url: str)
             f"jobs/{SAMPLE['uid']}/kill",
             "kernels",
             f"kernels/{SAMPLE['kernel_id']}/kill",
+            SAMPLE["rest"],  # the catch-all: a JSON 404 for anything else under the prefix
         )
     )
 

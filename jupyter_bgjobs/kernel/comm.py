@@ -1,15 +1,30 @@
 """The kernel's end of the protocol: the two comm targets of protocol.py.
 
-Handlers may run on the main shell, a subshell thread or the comm manager's
-thread (JupyterLab 4.4+ opens comms over subshells); they are thread-safe,
-never block, and answer every malformed message with an error instead of
-raising into the kernel.
+Where messages come in:
+
+- the shell channel, as for any comm (the main shell, or a kernel subshell
+  when the client puts a ``subshell_id`` in the header);
+- the control channel: ipykernel only dispatches comm messages that arrive
+  on the shell channel, so ``CommEndpoint.serve_control_channel`` adds
+  handlers to the kernel's control handlers for this protocol's own comm
+  message types (``protocol.CONTROL_CHANNEL_TYPES``), for its two targets
+  only. The control channel is served by its own thread on ipykernel 6 and
+  7 alike, so requests are answered while the main shell runs a long cell;
+  unlike a subshell, it does not make the kernel re-route where the output
+  of the user's threads goes.
+
+Handlers run on the main shell, a subshell thread or the control thread; they
+are thread-safe, never block, and answer every malformed message with an
+error instead of raising into the kernel.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import protocol
@@ -22,6 +37,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+ControlHandler = Callable[[Any, Any, dict[str, Any]], Any]
+
 
 def _data(msg: Any) -> Any:
     try:
@@ -30,66 +47,158 @@ def _data(msg: Any) -> Any:
         return None
 
 
-class EventsChannel:
-    """One open events comm: a snapshot when it opens, then coalesced updates."""
+class Channel:
+    """One open comm of either target."""
 
-    def __init__(self, comm: Any, manager: JobManager) -> None:
-        self._comm = comm
+    def __init__(self, comm: Any, endpoint: CommEndpoint) -> None:
+        self.comm = comm
+        self._endpoint = endpoint
+        # The comm package's `handle_msg` fires the shell's pre_execute and
+        # post_execute events around the callback; on a thread other than the
+        # main one that would run hooks such as matplotlib's figure flushing
+        # in the middle of the user's cell. This comm is ours: it takes its
+        # messages straight.
+        comm.handle_msg = self.handle
+        comm.on_close(self._closed)
+
+    def handle(self, msg: Any) -> None:
+        """A comm_msg for this comm (from any thread)."""
+        raise NotImplementedError
+
+    def closed(self) -> None:
+        """The client closed the comm."""
+
+    def _closed(self, msg: Any) -> None:
+        self._endpoint.forget(self.comm.comm_id)
+        self.closed()
+
+
+# A running job's output and progress may change every few milliseconds;
+# they are pushed at most this often per job (every other change at once).
+MINOR_INTERVAL = 0.25
+MINOR_FIELDS = frozenset({"output_tail", "progress"})
+
+
+def _major(record: dict[str, Any]) -> dict[str, Any]:
+    """A wire record without the fields whose changes may wait."""
+    return {field: value for field, value in record.items() if field not in MINOR_FIELDS}
+
+
+class EventsChannel(Channel):
+    """An events comm: a snapshot when it opens, then coalesced updates.
+
+    The job feed hands out batches every 20 ms. A job whose only change is
+    its output or progress, pushed less than ``MINOR_INTERVAL`` ago, is held
+    back and pushed (in its latest state) when the interval is over: a job
+    that prints all the time costs the client 4 updates a second, not 50.
+    """
+
+    def __init__(self, comm: Any, endpoint: CommEndpoint, manager: JobManager) -> None:
+        super().__init__(comm, endpoint)
         self._manager = manager
         self._seq = 0
         self._lock = threading.Lock()
-        comm.on_msg(self._on_msg)
-        comm.on_close(self._on_close)
+        self._sent: dict[str, tuple[dict[str, Any], float]] = {}  # uid -> (major fields, when) last pushed
+        self._held: dict[str, dict[str, Any]] = {}  # uid -> latest record, held back
+        self._timer: threading.Timer | None = None
+        self._open = True
+        # Updates are sent from the job feed's thread. ipykernel 7.4 takes the
+        # parent header of a comm message from the sending thread's context
+        # and routes the client's next messages on that comm to the subshell
+        # named there; sending in the context of the comm_open keeps the
+        # client's resync on the subshell (or channel) it chose.
+        self._context = contextvars.copy_context()
         with self._lock:
             # Listen before the snapshot: a change racing with it then comes
             # as an update right after it (the listener waits for the lock).
             manager.add_listener(self._on_changes)
-            self._send_locked(protocol.snapshot(self._seq, self._records(manager.list())))
+            self._send_snapshot_locked()
 
-    @staticmethod
-    def _records(jobs: list[Job]) -> list[dict[str, Any]]:
-        return [job.to_wire() for job in jobs]
+    def _send_snapshot_locked(self) -> None:
+        records = [job.to_wire() for job in self._manager.list()]
+        self._held.clear()
+        now = time.monotonic()
+        self._sent = {record["uid"]: (_major(record), now) for record in records}
+        self.comm.send(protocol.snapshot(self._seq, records))
+        self._seq += 1
 
-    def _send_locked(self, message: dict[str, Any]) -> None:
-        self._comm.send(message)
+    def _send_update_locked(self, records: list[dict[str, Any]], removed: list[str]) -> None:
+        now = time.monotonic()
+        for record in records:
+            self._sent[record["uid"]] = (_major(record), now)
+        self.comm.send(protocol.update(self._seq, records, removed))
         self._seq += 1
 
     def _on_changes(self, jobs: list[Job], removed: list[str]) -> None:
+        records = [job.to_wire() for job in jobs]
+        self._context.copy().run(self._push, records, removed)
+
+    def _push(self, records: list[dict[str, Any]], removed: list[str]) -> None:
         with self._lock:
-            self._send_locked(protocol.update(self._seq, self._records(jobs), removed))
+            if not self._open:
+                return
+            now = time.monotonic()
+            due = []
+            for record in records:
+                uid = record["uid"]
+                sent = self._sent.get(uid)
+                if sent is not None and now - sent[1] < MINOR_INTERVAL and sent[0] == _major(record):
+                    self._held[uid] = record
+                else:
+                    self._held.pop(uid, None)
+                    due.append(record)
+            for uid in removed:
+                self._held.pop(uid, None)
+                self._sent.pop(uid, None)
+            if due or removed:
+                self._send_update_locked(due, removed)
+            if self._held and self._timer is None:
+                wait = min(self._sent[uid][1] for uid in self._held) + MINOR_INTERVAL - now
+                self._timer = threading.Timer(max(wait, 0.0), self._release)
+                self._timer.daemon = True
+                self._timer.start()
 
-    def _on_msg(self, msg: Any) -> None:
-        data = _data(msg)
-        if isinstance(data, dict) and data.get("v") == protocol.VERSION and data.get("type") == "resync":
-            with self._lock:
-                self._send_locked(protocol.snapshot(self._seq, self._records(self._manager.list())))
+    def _release(self) -> None:
+        self._context.copy().run(self._release_held)
+
+    def _release_held(self) -> None:
+        with self._lock:
+            self._timer = None
+            held, self._held = list(self._held.values()), {}
+            if held and self._open:
+                self._send_update_locked(held, [])
+
+    def handle(self, msg: Any) -> None:
+        try:
+            protocol.parse_events_request(_data(msg))
+        except ProtocolError as error:
+            self.comm.send(protocol.event_error(error.code, error.message))
             return
-        self._comm.send(
-            {
-                "v": protocol.VERSION,
-                "type": "error",
-                "error": {"code": "bad_request", "message": "expected a resync request"},
-            }
-        )
+        with self._lock:
+            self._send_snapshot_locked()
 
-    def _on_close(self, msg: Any) -> None:
+    def closed(self) -> None:
         self._manager.remove_listener(self._on_changes)
+        with self._lock:
+            self._open = False
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
 
 
-class ControlChannel:
-    """One open control comm: each request gets one reply, from the handler's thread."""
+class ControlChannel(Channel):
+    """A control comm: each request gets one reply, from the handler's thread."""
 
-    def __init__(self, comm: Any, manager: JobManager) -> None:
-        self._comm = comm
+    def __init__(self, comm: Any, endpoint: CommEndpoint, manager: JobManager) -> None:
+        super().__init__(comm, endpoint)
         self._manager = manager
-        comm.on_msg(self._on_msg)
 
-    def _on_msg(self, msg: Any) -> None:
+    def handle(self, msg: Any) -> None:
         data = _data(msg)
         try:
             req_id, op, args = protocol.parse_request(data)
         except ProtocolError as error:
-            self._comm.send(protocol.reply_error(protocol.request_id_of(data), error.code, error.message))
+            self.comm.send(protocol.reply_error(protocol.request_id_of(data), error.code, error.message))
             return
         try:
             reply = protocol.reply_ok(req_id, **getattr(self, f"_op_{op}")(**args))
@@ -100,7 +209,7 @@ class ControlChannel:
         except Exception as error:  # never let a request break the kernel
             log.exception("bgjobs control request %s failed", op)
             reply = protocol.reply_error(req_id, "internal", f"{type(error).__name__}: {error}")
-        self._comm.send(reply)
+        self.comm.send(reply)
 
     def _op_list(self) -> dict[str, Any]:
         return {"jobs": [job.to_wire() for job in self._manager.list()]}
@@ -122,7 +231,107 @@ class ControlChannel:
         return {"removed": uid}
 
 
-def register_comm_targets(comm_manager: Any, manager: JobManager) -> None:
-    """Register both targets with a kernel's comm manager."""
-    comm_manager.register_target(protocol.EVENTS_TARGET, lambda comm, msg: EventsChannel(comm, manager))
-    comm_manager.register_target(protocol.CONTROL_TARGET, lambda comm, msg: ControlChannel(comm, manager))
+class CommEndpoint:
+    """The two targets of one kernel and their open comms."""
+
+    def __init__(self, comm_manager: Any, manager: JobManager) -> None:
+        self._comm_manager = comm_manager
+        self._manager = manager
+        self._channels: dict[str, Channel] = {}
+        self._lock = threading.Lock()
+
+    def register(self) -> None:
+        self._comm_manager.register_target(protocol.EVENTS_TARGET, self._open_events)
+        self._comm_manager.register_target(protocol.CONTROL_TARGET, self._open_control)
+
+    def _open_events(self, comm: Any, msg: Any) -> None:
+        if self._accept(comm, msg, protocol.event_error):
+            self._keep(EventsChannel(comm, self, self._manager))
+
+    def _open_control(self, comm: Any, msg: Any) -> None:
+        if self._accept(comm, msg, lambda code, message: protocol.reply_error(None, code, message)):
+            self._keep(ControlChannel(comm, self, self._manager))
+
+    @staticmethod
+    def _accept(comm: Any, msg: Any, error: Callable[[str, str], dict[str, Any]]) -> bool:
+        try:
+            protocol.parse_open(_data(msg))
+        except ProtocolError as problem:
+            comm.send(error(problem.code, problem.message))
+            comm.close()
+            return False
+        return True
+
+    def _keep(self, channel: Channel) -> None:
+        with self._lock:
+            self._channels[channel.comm.comm_id] = channel
+
+    def forget(self, comm_id: str) -> None:
+        with self._lock:
+            self._channels.pop(comm_id, None)
+
+    def channel(self, comm_id: Any) -> Channel | None:
+        with self._lock:
+            return self._channels.get(comm_id) if isinstance(comm_id, str) else None
+
+    # --- the control channel ------------------------------------------------------
+
+    def serve_control_channel(self, kernel: Any) -> bool:
+        """Take this module's comm messages on the kernel's control channel too.
+
+        ``kernel.control_handlers`` maps message types to handlers that the
+        control thread calls with ``(stream, idents, msg)``; ipykernel 6.29+
+        and 7 both dispatch through it. The message types are this
+        protocol's own (``protocol.CONTROL_CHANNEL_TYPES``), so nothing else
+        that arrives on the control channel changes.
+        """
+        handlers = getattr(kernel, "control_handlers", None)
+        if not isinstance(handlers, dict):
+            return False
+        ours: dict[str, ControlHandler] = {
+            "comm_open": self._control_open,
+            "comm_msg": self._control_msg,
+            "comm_close": self._control_close,
+        }
+        for kind, handler in ours.items():
+            handlers[protocol.CONTROL_CHANNEL_TYPES[kind]] = handler
+        return True
+
+    def _control_open(self, stream: Any, idents: Any, msg: dict[str, Any]) -> None:
+        content = msg.get("content")
+        if isinstance(content, dict) and content.get("target_name") in protocol.TARGETS:
+            self._comm_manager.comm_open(stream, idents, msg)
+        else:
+            log.warning("bgjobs: ignored a comm_open on the control channel for another target")
+
+    def _control_msg(self, stream: Any, idents: Any, msg: dict[str, Any]) -> None:
+        content = msg.get("content")
+        channel = self.channel(content.get("comm_id") if isinstance(content, dict) else None)
+        if channel is not None:
+            channel.handle(msg)
+        else:
+            log.warning("bgjobs: ignored a comm message on the control channel for a comm that is not open")
+
+    def _control_close(self, stream: Any, idents: Any, msg: dict[str, Any]) -> None:
+        content = msg.get("content")
+        if self.channel(content.get("comm_id") if isinstance(content, dict) else None) is not None:
+            self._comm_manager.comm_close(stream, idents, msg)
+
+
+def _running_kernel() -> Any:
+    """The ipykernel kernel of this process, if there is one."""
+    try:
+        from ipykernel.kernelbase import Kernel
+    except ImportError:  # a comm manager outside ipykernel
+        return None
+    return Kernel.instance() if Kernel.initialized() else None
+
+
+def register_comm_targets(comm_manager: Any, manager: JobManager) -> CommEndpoint:
+    """Register both targets with a kernel's comm manager (and its control channel)."""
+    endpoint = CommEndpoint(comm_manager, manager)
+    endpoint.register()
+    kernel = _running_kernel()
+    if kernel is not None:
+        endpoint.serve_control_channel(kernel)
+    return endpoint

@@ -1,15 +1,18 @@
-"""REST handlers under ``{base_url}jupyter-bgjobs/`` (see docs/rest.md and openapi.json).
+"""REST handlers under ``{base_url}jupyter-bgjobs/`` (docs/rest.md, openapi.json).
 
-Thin: parse, ask the store or a relay, answer. Client mistakes are 400, 404
-or 409 with a JSON ``{"message": ...}`` (``APIHandler.write_error`` writes it
-from the ``HTTPError``); every verb is authenticated and authorized against
-the ``kernels`` resource, as the kernels API itself is.
+Thin: parse, ask the store, the hub or a relay, answer. Domain errors
+(``errors.py``) become HTTP codes in one place, ``HTTP_STATUS``; tornado's
+``HTTPError`` is then written as ``{"message": ...}`` by ``APIHandler``.
+Every verb is authenticated and authorized against the ``kernels`` resource,
+as the kernels API itself is (read for GET, write for POST and DELETE).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -17,33 +20,50 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from .. import protocol
+from .errors import BadRequest, BgJobsError, Conflict, NotFound, Unavailable
 from .hub import RelayHub
-from .model import job_to_rest
-from .relay import RelayError
-from .store import BadCursor, JobStore, Query
+from .model import RestViews, job_to_rest
+from .store import JobStore, Query
 
 AUTH_RESOURCE = "kernels"
 URL_PREFIX = "jupyter-bgjobs"
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
-_UID = r"(?P<uid>[0-9a-zA-Z_-]{1,64})"
-_KERNEL_ID = r"(?P<kernel_id>[0-9a-zA-Z_-]{1,64})"
+_ID = r"[0-9a-zA-Z_-]{1,64}"
 
-# Relay error codes and the HTTP status they mean for the client.
-_RELAY_STATUS = {"not_found": 404, "conflict": 409, "bad_request": 400}
+HTTP_STATUS: dict[type[BgJobsError], int] = {BadRequest: 400, NotFound: 404, Conflict: 409, Unavailable: 503}
+
+
+def domain_errors(
+    method: Callable[..., Awaitable[None]],
+) -> Callable[..., Awaitable[None]]:
+    """Turn the domain errors a verb raises into HTTP errors (the one place that maps them)."""
+
+    @functools.wraps(method)
+    async def wrapper(self: BgJobsHandler, *args: Any, **kwargs: Any) -> None:
+        try:
+            await method(self, *args, **kwargs)
+        except BgJobsError as error:
+            status = next(code for kind, code in HTTP_STATUS.items() if isinstance(error, kind))
+            raise web.HTTPError(status, error.message) from None
+
+    return wrapper
 
 
 def parse_statuses(value: str) -> frozenset[str]:
     """``running,killed`` -> the set of states; groups expand to their states."""
     states: set[str] = set()
-    for word in (part.strip() for part in value.split(",")):
+    words = [word.strip() for word in value.split(",") if word.strip()]
+    if not words:
+        raise BadRequest("status is empty; give a comma list of states or groups")
+    for word in words:
         if word in protocol.GROUPS:
             states.update(protocol.GROUPS[word])
         elif word in protocol.STATES:
             states.add(word)
         else:
             allowed = ", ".join([*protocol.GROUPS, *protocol.STATES])
-            raise web.HTTPError(400, f"unknown status {word!r}; use a comma list of: {allowed}")
+            raise BadRequest(f"unknown status {word!r:.40}; use a comma list of: {allowed}")
     return frozenset(states)
 
 
@@ -51,16 +71,40 @@ def parse_limit(value: str | None) -> int:
     if value is None:
         return DEFAULT_LIMIT
     if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
-        raise web.HTTPError(400, f"limit must be a whole number from 1 to {MAX_LIMIT}, not {value!r}")
+        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {value!r:.40}")
     return int(value)
+
+
+def parse_kill_body(body: Any) -> str | None:
+    """The ``group`` of a ``POST kernels/{id}/kill`` body (None: every running job)."""
+    if body is None:
+        return None
+    if not isinstance(body, dict):
+        raise BadRequest('the body must be a JSON object, e.g. {"group": "map-0"}, or empty')
+    unknown = set(body) - {"group"}
+    if unknown:
+        raise BadRequest(f"unknown field(s) {', '.join(sorted(unknown))}; the body takes only group")
+    group = body.get("group")
+    if group is not None and (not isinstance(group, str) or not 0 < len(group) <= protocol.MAX_NAME):
+        raise BadRequest(f"group must be a string of 1 to {protocol.MAX_NAME} characters, or null")
+    return group
 
 
 class BgJobsHandler(APIHandler):
     auth_resource = AUTH_RESOURCE
 
+    async def prepare(self) -> None:  # type: ignore[override]  # as APIHandler.prepare
+        await super().prepare()
+        # After a server start, answer from the whole history, not from part of it.
+        await self.store.wait_open()
+
     @property
     def store(self) -> JobStore:
         return self.settings["bgjobs_store"]  # type: ignore[no-any-return]
+
+    @property
+    def views(self) -> RestViews:
+        return self.settings["bgjobs_views"]  # type: ignore[no-any-return]
 
     @property
     def hub(self) -> RelayHub:
@@ -74,72 +118,65 @@ class BgJobsHandler(APIHandler):
     def find_job(self, uid: str) -> dict[str, Any]:
         record = self.store.get(uid)
         if record is None:
-            raise web.HTTPError(404, f"no job with uid {uid}")
+            raise NotFound(f"no job with uid {uid}")
         return record
-
-    async def relay_request(self, kernel_id: str, op: str, **args: Any) -> dict[str, Any]:
-        relay = self.hub.relays.get(kernel_id)
-        if relay is None:
-            raise web.HTTPError(409, f"kernel {kernel_id} is not running")
-        try:
-            return await relay.request(op, **args)
-        except RelayError as error:
-            raise web.HTTPError(_RELAY_STATUS.get(error.code, 503), str(error)) from None
 
     def query_argument(self, name: str) -> str | None:
         value = self.get_query_argument(name, None)
         return value if value not in (None, "") else None
 
+    def json_body(self) -> Any:
+        """The request body as JSON (None when empty)."""
+        if not self.request.body.strip():
+            return None
+        try:
+            return json.loads(self.request.body)
+        except ValueError as error:
+            raise BadRequest(f"the body is not valid JSON: {error}") from None
+
 
 class JobsHandler(BgJobsHandler):
     @web.authenticated
     @authorized
+    @domain_errors
     async def get(self) -> None:
-        status, kernel_id, path = (self.query_argument(name) for name in ("status", "kernel_id", "path"))
+        status = self.query_argument("status")
         query = Query(
-            statuses=parse_statuses(status) if status else None,
+            statuses=parse_statuses(status) if status is not None else None,
+            kernel_id=self.query_argument("kernel_id"),
+            path=self.query_argument("path"),
             text=self.query_argument("q"),
             limit=parse_limit(self.query_argument("limit")),
             cursor=self.query_argument("cursor"),
         )
-        paths = await self.hub.paths_by_kernel()
-        kernel_ids = None
-        if kernel_id is not None:
-            kernel_ids = {kernel_id}
-        if path is not None:
-            with_path = {kid for kid, kernel_paths in paths.items() if path in kernel_paths}
-            kernel_ids = with_path if kernel_ids is None else kernel_ids & with_path
-        query.kernel_ids = None if kernel_ids is None else frozenset(kernel_ids)
-        try:
-            page, next_cursor, counts = self.store.query(query)
-        except BadCursor as error:
-            raise web.HTTPError(400, str(error)) from None
+        await self.hub.refresh_paths()
+        page, next_cursor, counts = self.store.query(query)
         now = time.time()
-        jobs = [job_to_rest(record, paths.get(record["kernel_id"], []), now) for record in page]
+        jobs = [self.views.get(record, now) for record in page]
         self.write_json({"jobs": jobs, "next_cursor": next_cursor, "counts": counts})
 
 
 class JobHandler(BgJobsHandler):
     @web.authenticated
     @authorized
+    @domain_errors
     async def get(self, uid: str) -> None:
-        record = self.find_job(uid)
-        paths = await self.hub.paths_by_kernel()
-        self.write_json(job_to_rest(record, paths.get(record["kernel_id"], [])))
+        await self.hub.refresh_paths()
+        self.write_json(self.views.get(self.find_job(uid)))
 
     @web.authenticated
     @authorized
+    @domain_errors
     async def delete(self, uid: str) -> None:
         record = self.find_job(uid)
         if record["status"] in protocol.ACTIVE_STATES:
-            raise web.HTTPError(409, f"job {uid} is {record['status']}: kill it before removing it")
+            raise Conflict(f"job {uid} is {record['status']}: kill it before removing it")
         relay = self.hub.relays.get(record["kernel_id"])
         if relay is not None and relay.state == "ready":
             try:
                 await relay.request("remove", uid=uid)
-            except RelayError as error:
-                if error.code != "not_found":  # the kernel forgot it already: fine
-                    raise web.HTTPError(_RELAY_STATUS.get(error.code, 503), str(error)) from None
+            except NotFound:  # the kernel forgot it already: fine
+                pass
         self.store.remove(uid)
         self.set_status(204)
         self.finish()
@@ -148,40 +185,39 @@ class JobHandler(BgJobsHandler):
 class JobKillHandler(BgJobsHandler):
     @web.authenticated
     @authorized
+    @domain_errors
     async def post(self, uid: str) -> None:
         record = self.find_job(uid)
         if record["status"] not in protocol.ACTIVE_STATES:
-            raise web.HTTPError(409, f"job {uid} is not running (it is {record['status']})")
-        reply = await self.relay_request(record["kernel_id"], "kill", uid=uid)
-        job = protocol.validate_job(reply.get("job"))
-        paths = await self.hub.paths_by_kernel()
-        self.write_json(job_to_rest({**job, "kernel_id": record["kernel_id"]}, paths.get(record["kernel_id"], [])), 202)
+            raise Conflict(f"job {uid} is not running (it is {record['status']})")
+        reply = await self.hub.relay_for(record["kernel_id"]).request("kill", uid=uid)
+        # The job as the kernel answered; the store hears of it (and of its
+        # death) through the events comm, in order.
+        self.write_json(job_to_rest({**reply["job"], "kernel_id": record["kernel_id"], "paths": record["paths"]}), 202)
 
 
 class KernelsHandler(BgJobsHandler):
     @web.authenticated
     @authorized
+    @domain_errors
     async def get(self) -> None:
-        paths = await self.hub.paths_by_kernel()
-        counts: dict[str, dict[str, int]] = {}
-        group_of = {state: group for group, states in protocol.GROUPS.items() for state in states}
-        for record in self.store.records():
-            kernel_counts = counts.setdefault(record["kernel_id"], dict.fromkeys(protocol.GROUPS, 0))
-            kernel_counts[group_of[record["status"]]] += 1
-        kernels = []
+        await self.hub.refresh_paths()
         kernel_manager = self.settings["kernel_manager"]
+        kernels = []
         for kernel_id in kernel_manager.list_kernel_ids():
-            km = kernel_manager.get_kernel(kernel_id)
+            if kernel_id not in kernel_manager:  # shut down since the list was made
+                continue
+            model = kernel_manager.kernel_model(kernel_id)
             relay = self.hub.relays.get(kernel_id)
             kernels.append(
                 {
                     "kernel_id": kernel_id,
-                    "kernel_name": km.kernel_name,
-                    "paths": paths.get(kernel_id, []),
-                    "execution_state": getattr(km, "execution_state", None),
+                    "kernel_name": model.get("name", ""),
+                    "paths": self.store.kernel_paths(kernel_id),
+                    "execution_state": model.get("execution_state"),
                     "bgjobs": relay.state if relay is not None else "connecting",
                     "reason": relay.reason if relay is not None else "",
-                    "counts": counts.get(kernel_id, dict.fromkeys(protocol.GROUPS, 0)),
+                    "counts": self.store.kernel_counts(kernel_id),
                 }
             )
         self.write_json(kernels)
@@ -190,25 +226,32 @@ class KernelsHandler(BgJobsHandler):
 class KernelKillHandler(BgJobsHandler):
     @web.authenticated
     @authorized
+    @domain_errors
     async def post(self, kernel_id: str) -> None:
-        body = self.get_json_body() if self.request.body else {}
-        if not isinstance(body, dict):
-            raise web.HTTPError(400, 'the body must be a JSON object, e.g. {"group": "map-0"}')
-        group = body.get("group")
-        if group is not None and not isinstance(group, str):
-            raise web.HTTPError(400, "group must be a string")
-        if kernel_id not in self.settings["kernel_manager"]:
-            raise web.HTTPError(404, f"no kernel {kernel_id}")
-        reply = await self.relay_request(kernel_id, "kill_all", group=group)
-        self.write_json({"killed": reply.get("killed", [])}, 202)
+        group = parse_kill_body(self.json_body())
+        reply = await self.hub.relay_for(kernel_id).request("kill_all", group=group)
+        self.write_json({"killed": reply["killed"]}, 202)
+
+
+class NotFoundHandler(BgJobsHandler):
+    """Anything else under the prefix: a JSON 404 rather than an HTML page."""
+
+    @web.authenticated
+    @authorized
+    @domain_errors
+    async def get(self, rest: str) -> None:
+        raise NotFound(f"no route {URL_PREFIX}/{rest}; see docs/rest.md")
+
+    post = delete = get
 
 
 def route_table() -> list[tuple[str, type[BgJobsHandler]]]:
     """The routes, relative to the server's base_url."""
     return [
         (rf"{URL_PREFIX}/jobs", JobsHandler),
-        (rf"{URL_PREFIX}/jobs/{_UID}", JobHandler),
-        (rf"{URL_PREFIX}/jobs/{_UID}/kill", JobKillHandler),
+        (rf"{URL_PREFIX}/jobs/(?P<uid>{_ID})", JobHandler),
+        (rf"{URL_PREFIX}/jobs/(?P<uid>{_ID})/kill", JobKillHandler),
         (rf"{URL_PREFIX}/kernels", KernelsHandler),
-        (rf"{URL_PREFIX}/kernels/{_KERNEL_ID}/kill", KernelKillHandler),
+        (rf"{URL_PREFIX}/kernels/(?P<kernel_id>{_ID})/kill", KernelKillHandler),
+        (rf"{URL_PREFIX}/(?P<rest>.*)", NotFoundHandler),
     ]

@@ -1,4 +1,8 @@
-"""The REST shape of a job: the store's record with ISO times, elapsed and paths."""
+"""The REST shape of a job: the store's record with ISO 8601 times and ``elapsed``.
+
+One function, used by the handlers and by the event emitter alike, so that an
+event carries a job exactly as ``GET jobs`` returns it.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +14,18 @@ from .store import Record
 
 
 def iso(timestamp: float | None) -> str | None:
+    """POSIX seconds as ISO 8601 in UTC (``2025-01-31T12:00:00.250000Z``)."""
     if timestamp is None:
         return None
     return datetime.fromtimestamp(timestamp, timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def job_to_rest(record: Record, paths: list[str], now: float | None = None) -> dict[str, Any]:
+def job_to_rest(record: Record, now: float | None = None) -> dict[str, Any]:
+    """The Job JSON of docs/rest.md (and openapi.json)."""
     started, ended = record["started"], record["ended"]
     elapsed = None
     if started is not None:
-        elapsed = round((ended if ended is not None else (now or time.time())) - started, 3)
+        elapsed = round(max(0.0, (ended if ended is not None else (now or time.time())) - started), 3)
     return {
         "uid": record["uid"],
         "kernel_id": record["kernel_id"],
@@ -39,5 +45,32 @@ def job_to_rest(record: Record, paths: list[str], now: float | None = None) -> d
         "progress": record["progress"],
         "kill_requested": record["kill_requested"],
         "blocked_in": record["blocked_in"],
-        "paths": paths,
+        "paths": list(record["paths"]),
     }
+
+
+class RestViews:
+    """``job_to_rest`` with the answer kept per record (records are never changed in place).
+
+    ``GET jobs`` and the event emitter turn the same records into Job JSON
+    again and again; only a running job's ``elapsed`` moves with the clock.
+    A store listener: ``on_change`` forgets the jobs that are removed.
+    """
+
+    def __init__(self) -> None:
+        self._views: dict[str, tuple[Record, dict[str, Any]]] = {}
+
+    def get(self, record: Record, now: float | None = None) -> dict[str, Any]:
+        kept = self._views.get(record["uid"])
+        if kept is None or kept[0] is not record:
+            view = job_to_rest(record, now)
+            self._views[record["uid"]] = (record, view)
+            return dict(view)
+        view = dict(kept[1])  # callers may change their copy
+        if record["started"] is not None and record["ended"] is None:
+            view["elapsed"] = round(max(0.0, (now or time.time()) - record["started"]), 3)
+        return view
+
+    def on_change(self, changed: list[Record], removed: list[str]) -> None:
+        for uid in removed:
+            self._views.pop(uid, None)

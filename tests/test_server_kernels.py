@@ -1,0 +1,64 @@
+"""Kernels where background jobs work, where the relay must load them, and where they cannot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import ROOT, write_kernelspec
+from .server_helpers import Api, Fetch, KernelTab, start_kernel
+
+
+@pytest.fixture
+def bare_kernelspecs(jp_kernel_dir: Path, bare_python: Path) -> None:
+    """Two kernels of an environment without jupyter_bgjobs: as it is, and with the package on PYTHONPATH."""
+    argv = [str(bare_python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    write_kernelspec(Path(jp_kernel_dir), "bare", argv, {"PYTHONPATH": ""})
+    write_kernelspec(Path(jp_kernel_dir), "bare-with-package", argv, {"PYTHONPATH": str(ROOT)})
+
+
+@pytest.fixture
+def jp_server_config(server_kernelspecs: None, bare_kernelspecs: None) -> dict[str, Any]:
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_bgjobs": True}}}
+
+
+async def test_kernels_without_background_jobs_say_why(jp_fetch: Fetch, jp_serverapp: Any) -> None:
+    api = Api(jp_fetch)
+    echo = await start_kernel(jp_fetch, "echo.txt", "echo")
+    bare = await start_kernel(jp_fetch, "bare.ipynb", "bare")
+    echo_kernel = await api.wait_for_kernel(echo, "unavailable")
+    assert echo_kernel["reason"] == "background jobs need an IPython kernel, not echo"
+    assert echo_kernel["paths"] == ["echo.txt"]
+    bare_kernel = await api.wait_for_kernel(bare, "unavailable")
+    assert bare_kernel["reason"].startswith("jupyter_bgjobs is not installed in this kernel's environment")
+    assert "No module named 'jupyter_bgjobs'" in bare_kernel["reason"]
+
+    for kernel_id in (echo, bare):
+        reply = await api.call("POST", "kernels/{kernel_id}/kill", expect=409, kernel_id=kernel_id)
+        assert reply.body["message"].startswith(f"background jobs are unavailable in kernel {kernel_id}: ")
+    # The bare kernel works as a kernel, untouched: nothing was printed or left behind.
+    tab = KernelTab(jp_serverapp, bare)
+    try:
+        assert await tab.value("[name for name in globals() if 'bgjobs' in name or name == 'jobs']") == []
+        assert await tab.value("1 + 1") == 2
+    finally:
+        tab.close()
+
+
+async def test_the_relay_loads_the_kernel_extension_where_it_is_importable_but_not_loaded(
+    jp_fetch: Fetch, jp_serverapp: Any
+) -> None:
+    api = Api(jp_fetch)
+    kernel_id = await start_kernel(jp_fetch, "late.ipynb", "bare-with-package")
+    kernel = await api.wait_for_kernel(kernel_id, "ready")
+    assert kernel["reason"] == ""
+    tab = KernelTab(jp_serverapp, kernel_id)
+    try:
+        assert await tab.value("type(jobs).__name__") == "JobManager"
+        await tab.run("%job -n loaded 'yes'")
+        (job,) = await api.wait_for_jobs(lambda jobs: [job["status"] for job in jobs] == ["finished"])
+        assert (job["name"], job["result_repr"], job["paths"]) == ("loaded", "'yes'", ["late.ipynb"])
+    finally:
+        tab.close()
