@@ -26,7 +26,7 @@ def test_progress_is_rate_limited_and_the_last_value_lands(kernel: KernelSession
     )
     final = {"done": 200_000, "total": 200_000, "desc": "counting"}
     assert kernel.value("job.result, job.progress") == [sum(range(200_000)), final]
-    assert kernel.wait_for("pushed[-1]", final) == final
+    assert kernel.wait_for("pushed and pushed[-1]", final) == final
     pushes = kernel.value("pushed")
     assert pushes[-1] == final
     # At most one push every 0.1 s, plus the first and the last.
@@ -50,7 +50,7 @@ def test_progress_without_a_length_and_report(kernel: KernelSession) -> None:
     walked = {"done": 7, "total": None, "desc": "walking"}
     assert kernel.value("walker.progress, reporter.progress") == [walked, {"done": 5, "total": 10, "desc": "half"}]
     # The job's end is a change too: the last value reaches listeners even when it was not pushed.
-    kernel.wait_for("pushed[-1]['desc']", "half")
+    kernel.wait_for("pushed and pushed[-1]['desc']", "half")
     assert kernel.value("[p for p in pushed if p['desc'] == 'walking'][-1]") == walked
 
 
