@@ -68,6 +68,18 @@ class Channel:
     def closed(self) -> None:
         """The client closed the comm."""
 
+    def retire(self) -> None:
+        """A new ``comm_open`` took this comm's id: stop without a ``comm_close``.
+
+        The comm manager already holds the new comm under the same id. The old
+        one must stop pushing (two streams of ``seq`` on one id), and must not
+        publish a ``comm_close`` when it is garbage-collected (``BaseComm``
+        closes itself in ``__del__``): the client would take it for the close
+        of the new comm. The comm manager marks the comms it drops the same way.
+        """
+        self.comm._closed = True
+        self.closed()
+
     def _closed(self, msg: Any) -> None:
         self._endpoint.forget(self.comm.comm_id)
         self.closed()
@@ -245,10 +257,12 @@ class CommEndpoint:
         self._comm_manager.register_target(protocol.CONTROL_TARGET, self._open_control)
 
     def _open_events(self, comm: Any, msg: Any) -> None:
+        self._retire(comm.comm_id)
         if self._accept(comm, msg, protocol.event_error):
             self._keep(EventsChannel(comm, self, self._manager))
 
     def _open_control(self, comm: Any, msg: Any) -> None:
+        self._retire(comm.comm_id)
         if self._accept(comm, msg, lambda code, message: protocol.reply_error(None, code, message)):
             self._keep(ControlChannel(comm, self, self._manager))
 
@@ -265,6 +279,15 @@ class CommEndpoint:
     def _keep(self, channel: Channel) -> None:
         with self._lock:
             self._channels[channel.comm.comm_id] = channel
+
+    def _retire(self, comm_id: str) -> None:
+        # A client that opens a comm id twice replaces the first comm (the
+        # comm manager already did): only the latest open is served.
+        with self._lock:
+            old = self._channels.pop(comm_id, None)
+        if old is not None:
+            log.warning("bgjobs: comm %s was opened again; the earlier one is replaced", comm_id)
+            old.retire()
 
     def forget(self, comm_id: str) -> None:
         with self._lock:
