@@ -125,6 +125,12 @@ class RelayHub:
         for kernel_id in set(self.relays) - running:
             self._store.mark_lost(kernel_id, "the kernel is gone")
             self._spawn(self._detach(kernel_id, close_comms=False))
+        for kernel_id, relay in list(self.relays.items()):
+            if kernel_id in running and relay.connection_lost:
+                # The kernel lives on: a new relay's snapshot tells what was missed.
+                self._log.warning("bgjobs: lost the connection to kernel %s; attaching again", kernel_id)
+                await self._detach(kernel_id, close_comms=False)
+                self._attach(kernel_id)
         await self.refresh_paths()
 
     def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:

@@ -80,6 +80,7 @@ class KernelRelay:
         self._log = log or logging.getLogger(__name__)
         self._client: Any = None
         self._tasks: list[asyncio.Future[Any]] = []
+        self._readers: list[asyncio.Future[Any]] = []  # one per channel, for as long as the relay is attached
         self._replies: dict[str, asyncio.Future[Any]] = {}  # shell/control msg_id -> reply
         self._requests: dict[str, asyncio.Future[Any]] = {}  # control req_id -> reply data
         self._ready = asyncio.Event()
@@ -109,9 +110,18 @@ class KernelRelay:
                 pass
         return self.state == "ready"
 
+    @property
+    def connection_lost(self) -> bool:
+        """The relay's channels to the kernel stopped under it (a socket closed, a reader ended).
+
+        Nothing reaches the relay any more, and nothing it sends reaches the
+        kernel: the hub attaches a new relay.
+        """
+        return self._client is not None and any(reader.done() for reader in self._readers)
+
     async def stop(self, close_comms: bool = True) -> None:
         """Detach; ``close_comms`` tells the kernel (skip it when the kernel is gone)."""
-        if self._client is not None and close_comms:
+        if self._client is not None and close_comms and not self.connection_lost:
             for comm_id in (self._events_id, self._control_id):
                 if comm_id:
                     self._send_comm("comm_close", {"comm_id": comm_id, "data": {}})
@@ -165,7 +175,8 @@ class KernelRelay:
             (client.control_channel, self._on_reply),
             (client.iopub_channel, self._on_iopub),
         ):
-            self._tasks.append(asyncio.ensure_future(self._read(channel, handler)))
+            self._readers.append(asyncio.ensure_future(self._read(channel, handler)))
+        self._tasks.extend(self._readers)
 
         info = await self._kernel_info()
         language = info.get("language_info", {}).get("name", "")
@@ -305,8 +316,15 @@ class KernelRelay:
         return dict(reply["content"])
 
     async def _read(self, channel: Any, handler: Callable[[dict[str, Any]], None]) -> None:
-        while True:
-            msg = await channel.get_msg()
+        while channel.is_alive():
+            try:
+                msg = await channel.get_msg()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a message that does not deserialize; a closed socket ends the loop
+                if channel.is_alive():
+                    self._log.exception("bgjobs: unreadable message from kernel %s", self.kernel_id)
+                continue
             try:
                 handler(msg)
             except Exception:  # one bad message must not stop the relay
@@ -399,6 +417,8 @@ class KernelRelay:
         if not await self.wait_ready(REQUEST_TIMEOUT):
             because = f": {self.reason}" if self.reason else ""
             raise Conflict(f"background jobs are {self.state} in kernel {self.kernel_id}{because}")
+        if self.connection_lost:
+            raise Unavailable(f"the connection to kernel {self.kernel_id} was lost and is being made again; try again")
         req_id = uuid.uuid4().hex
         future = self._requests[req_id] = asyncio.get_running_loop().create_future()
         self._send_comm("comm_msg", {"comm_id": self._control_id, "data": protocol.request(op, req_id, **args)})
