@@ -130,7 +130,7 @@ class RelayHub:
                 # The kernel lives on: a new relay's snapshot tells what was missed.
                 self._log.warning("bgjobs: lost the connection to kernel %s; attaching again", kernel_id)
                 await self._detach(kernel_id, close_comms=False)
-                self._attach(kernel_id)
+                self._attach(kernel_id, stale_comms=relay.comm_ids)
         await self.refresh_paths()
 
     def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
@@ -139,11 +139,17 @@ class RelayHub:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _attach(self, kernel_id: str) -> None:
+    def _attach(self, kernel_id: str, stale_comms: tuple[str, ...] = ()) -> None:
         km = self._kernel_manager.get_kernel(kernel_id)
         self._restarting.pop(kernel_id, None)
         relay = KernelRelay(
-            kernel_id, km, self._store, load_extension=self._load_extension, route=self._route, log=self._log
+            kernel_id,
+            km,
+            self._store,
+            load_extension=self._load_extension,
+            route=self._route,
+            log=self._log,
+            stale_comms=stale_comms,
         )
         self.relays[kernel_id] = relay
         if kernel_id not in self._restart_callbacks:

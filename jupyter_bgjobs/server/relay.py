@@ -67,6 +67,7 @@ class KernelRelay:
         load_extension: bool = True,
         route: str = "control",
         log: logging.Logger | None = None,
+        stale_comms: tuple[str, ...] = (),
     ) -> None:
         if route not in ROUTES:
             raise ValueError(f"route must be one of {ROUTES}, not {route!r}")
@@ -78,6 +79,9 @@ class KernelRelay:
         self._store = store
         self._load_extension = load_extension
         self._log = log or logging.getLogger(__name__)
+        # Comms of an earlier relay that lost its connection: the kernel still
+        # serves them (and pushes every change on them) until they are closed.
+        self._stale_comms = stale_comms
         self._client: Any = None
         self._tasks: list[asyncio.Future[Any]] = []
         self._readers: list[asyncio.Future[Any]] = []  # one per channel, for as long as the relay is attached
@@ -109,6 +113,11 @@ class KernelRelay:
             except asyncio.TimeoutError:
                 pass
         return self.state == "ready"
+
+    @property
+    def comm_ids(self) -> tuple[str, ...]:
+        """The ids of the comms this relay opened in the kernel."""
+        return tuple(comm_id for comm_id in (self._events_id, self._control_id) if comm_id)
 
     @property
     def connection_lost(self) -> bool:
@@ -206,6 +215,8 @@ class KernelRelay:
             "comm_open",
             {"comm_id": self._control_id, "target_name": protocol.CONTROL_TARGET, "data": protocol.open_data()},
         )
+        for comm_id in self._stale_comms:
+            self._send_comm("comm_close", {"comm_id": comm_id, "data": {}})
         self.state = "ready"
         self._ready.set()
         self._log.info("bgjobs: attached to kernel %s over its %s", self.kernel_id, self.route)
