@@ -70,7 +70,8 @@ def parse_statuses(value: str) -> frozenset[str]:
 def parse_limit(value: str | None) -> int:
     if value is None:
         return DEFAULT_LIMIT
-    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+    # isdigit() alone also takes digits int() refuses ("²") and other scripts' digits.
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_LIMIT:
         raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {value!r:.40}")
     return int(value)
 
