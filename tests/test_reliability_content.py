@@ -215,6 +215,41 @@ async def not_unicode(api: Api, kernel: KernelTab, kernel_id: str, jp_fetch: Fet
     assert (after["status"], after["result_repr"]) == ("finished", "42")
 
 
+async def test_values_the_record_cannot_carry_are_refused_where_they_are_given(
+    jp_fetch: Fetch, jp_serverapp: Any
+) -> None:
+    # A name or a progress the protocol does not take used to reach the job
+    # record, and the server refused each push that carried it: the kernel's
+    # other jobs stopped being heard of. Now the call that gives it fails.
+    async with notebook(jp_fetch, jp_serverapp) as (api, kernel, kernel_id):
+        await kernel.run(
+            "import jupyter_bgjobs\n"
+            "errors = []\n"
+            "for call in (lambda: jobs.new(lambda: 1, name=123), lambda: jobs.map(abs, [1], name=('g',)),\n"
+            "             lambda: jupyter_bgjobs.report('half'), lambda: jupyter_bgjobs.report(1, float('nan')),\n"
+            "             lambda: jupyter_bgjobs.report(1, 2, desc=3)):\n"
+            "    try:\n"
+            "        call()\n"
+            "    except TypeError as error:\n"
+            "        errors.append(str(error))\n"
+            "def reports_nonsense():\n"
+            "    jupyter_bgjobs.report(float('inf'), 10)\n"
+            "jobs.new(reports_nonsense, name='nonsense')\n"
+            "jobs.new(lambda: 'fine', name='fine')\n"
+        )
+        assert await kernel.value("errors") == [
+            "a job's name must be a string or None, not int",
+            "a job's name must be a string or None, not tuple",
+            "progress: done must be a finite number, not 'half'",
+            "progress: total must be a finite number or None, not nan",
+            "progress: desc must be a string or None, not int",
+        ]
+        jobs = await settled(api, kernel_id, {"nonsense", "fine"})
+        assert set(jobs) == {"nonsense", "fine"}  # no job was made by the refused calls
+        assert jobs["nonsense"]["error"]["evalue"] == "progress: done must be a finite number, not inf"
+        assert jobs["fine"]["result_repr"] == "'fine'"
+
+
 def wire_record(**fields: Any) -> dict[str, Any]:
     record: dict[str, Any] = {
         "uid": "5f0c2a9e17b4d3c8-2a",
