@@ -136,7 +136,10 @@ BAD_PARAMETERS = [
     ({"limit": "2.5"}, "limit must be a whole number from 1 to 1000"),
     ({"limit": "²"}, "limit must be a whole number from 1 to 1000"),  # isdigit() but not int(): was a 500
     ({"limit": "١٠"}, "limit must be a whole number from 1 to 1000"),  # Arabic-Indic 10
-    ({"status": "sleeping"}, "unknown status 'sleeping'"),
+    (
+        {"status": "sleeping"},
+        "unknown status 'sleeping'; use a comma list of: running, finished, dead, queued, failed, killed, lost",
+    ),
     ({"status": "running,zombie"}, "unknown status 'zombie'"),
     ({"status": ",,"}, "status is empty"),
     ({"cursor": "not-a-cursor"}, "is not one this server issued"),

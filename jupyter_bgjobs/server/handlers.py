@@ -62,7 +62,7 @@ def parse_statuses(value: str) -> frozenset[str]:
         elif word in protocol.STATES:
             states.add(word)
         else:
-            allowed = ", ".join([*protocol.GROUPS, *protocol.STATES])
+            allowed = ", ".join(dict.fromkeys([*protocol.GROUPS, *protocol.STATES]))  # groups share names
             raise BadRequest(f"unknown status {word!r:.40}; use a comma list of: {allowed}")
     return frozenset(states)
 
