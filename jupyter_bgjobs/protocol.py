@@ -22,6 +22,7 @@ and raises ``ProtocolError`` (with an error ``code``) when it is malformed.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 VERSION = 1
@@ -76,6 +77,9 @@ MAX_REQ_ID = 200
 MAX_UID = 64
 MAX_MESSAGE = 2_000
 
+# What a uid may be made of: what REST routes can address (`jobs/{uid}`).
+UID_PATTERN = re.compile(rf"[0-9a-zA-Z_-]{{1,{MAX_UID}}}")
+
 # The job record as it travels on the wire. Times are POSIX seconds (float)
 # or None; the server turns them into ISO 8601 for REST.
 JOB_FIELDS: dict[str, tuple[type, ...]] = {
@@ -121,6 +125,33 @@ def clip_head(text: str, limit: int) -> str:
     return text[: limit - 1] + "\u2026"
 
 
+def encodable(text: str) -> str:
+    """``text`` as UTF-8 can carry it: each lone surrogate becomes its escape, ``\\ud800``.
+
+    Python strings may hold lone surrogates (``"\\ud800"``, or bytes decoded
+    with ``surrogateescape``); jupyter_client's JSON packer refuses them, so
+    one such character would stop every message that carries its job. Text
+    that encodes pays one check; only text that does not is copied.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def wire_head(text: str, limit: int) -> str:
+    """The start of ``text``, encodable, within ``limit`` characters (escapes are longer)."""
+    return clip_head(encodable(clip_head(text, limit)), limit)
+
+
+def wire_tail(text: str, limit: int) -> str:
+    """The end of ``text``, encodable, within ``limit`` characters."""
+    return clip(encodable(clip(text, limit)), limit)
+
+
 # --- comm_open data (both targets) --------------------------------------------
 
 
@@ -152,7 +183,7 @@ def update(seq: int, jobs: list[dict[str, Any]], removed: list[str] | None = Non
 
 def event_error(code: str, message: str) -> dict[str, Any]:
     """Kernel -> client on EVENTS_TARGET: your last message was not understood."""
-    return {"v": VERSION, "type": "error", "error": {"code": code, "message": clip_head(message, MAX_MESSAGE)}}
+    return {"v": VERSION, "type": "error", "error": {"code": code, "message": wire_head(message, MAX_MESSAGE)}}
 
 
 def resync_request() -> dict[str, Any]:
@@ -189,7 +220,7 @@ def parse_push(data: Any) -> dict[str, Any]:
     if not isinstance(jobs, list):
         raise ProtocolError("jobs must be a list")
     removed = msg.get("removed", [])
-    if not isinstance(removed, list) or not all(isinstance(uid, str) for uid in removed):
+    if not isinstance(removed, list) or not all(isinstance(uid, str) and UID_PATTERN.fullmatch(uid) for uid in removed):
         raise ProtocolError("removed must be a list of uids")
     return {"v": VERSION, "type": kind, "seq": seq, "jobs": [validate_job(job) for job in jobs], "removed": removed}
 
@@ -212,7 +243,7 @@ def reply_error(req_id: str | None, code: str, message: str) -> dict[str, Any]:
         "type": "reply",
         "req_id": req_id,
         "ok": False,
-        "error": {"code": code, "message": clip_head(message, MAX_MESSAGE)},
+        "error": {"code": code, "message": wire_head(message, MAX_MESSAGE)},
     }
 
 
@@ -313,7 +344,7 @@ def _parse_error(error: Any) -> dict[str, str]:
     code, message = error.get("code"), error.get("message")
     if not isinstance(code, str) or not isinstance(message, str):
         raise ProtocolError("error must have code and message (strings)")
-    return {"code": clip_head(code, MAX_NAME), "message": clip_head(message, MAX_MESSAGE)}
+    return {"code": wire_head(code, MAX_NAME), "message": wire_head(message, MAX_MESSAGE)}
 
 
 def validate_job(job: Any) -> dict[str, Any]:
@@ -328,24 +359,26 @@ def validate_job(job: Any) -> dict[str, Any]:
         if isinstance(value, float) and not math.isfinite(value):
             raise ProtocolError(f"job field {field!r} is not a finite number")
         clean[field] = value
-    if not 0 < len(clean["uid"]) <= MAX_UID:
-        raise ProtocolError(f"job uid must be 1 to {MAX_UID} characters")
+    if not UID_PATTERN.fullmatch(clean["uid"]):
+        raise ProtocolError(f"job uid must be 1 to {MAX_UID} letters, digits, '-' or '_'")
     if clean["number"] < 0:
         raise ProtocolError("job number must not be negative")
     if clean["status"] not in STATES:
         raise ProtocolError(f"unknown job status {clean['status']!r:.40}")
     if clean["kind"] not in KINDS:
         raise ProtocolError(f"unknown job kind {clean['kind']!r:.40}")
-    clean["code"] = clip_head(clean["code"], MAX_CODE)
+    # JSON escapes can carry lone surrogates too (`"\\ud800"`): what is
+    # stored, written to SQLite and served is made encodable here.
+    clean["code"] = wire_head(clean["code"], MAX_CODE)
     if clean["name"] is not None:
-        clean["name"] = clip_head(clean["name"], MAX_NAME)
+        clean["name"] = wire_head(clean["name"], MAX_NAME)
     if clean["group"] is not None:
-        clean["group"] = clip_head(clean["group"], MAX_NAME)
+        clean["group"] = wire_head(clean["group"], MAX_NAME)
     if clean["result_repr"] is not None:
-        clean["result_repr"] = clip_head(clean["result_repr"], MAX_REPR)
-    clean["output_tail"] = clip(clean["output_tail"], MAX_OUTPUT_TAIL)
+        clean["result_repr"] = wire_head(clean["result_repr"], MAX_REPR)
+    clean["output_tail"] = wire_tail(clean["output_tail"], MAX_OUTPUT_TAIL)
     if clean["blocked_in"] is not None:
-        clean["blocked_in"] = clip_head(clean["blocked_in"], MAX_WHERE)
+        clean["blocked_in"] = wire_head(clean["blocked_in"], MAX_WHERE)
     clean["error"] = _validate_job_error(clean["error"])
     clean["progress"] = _validate_progress(clean["progress"])
     return clean
@@ -360,18 +393,18 @@ def _validate_job_error(error: dict[str, Any] | None) -> dict[str, Any] | None:
     if not all(isinstance(line, str) for line in traceback):
         raise ProtocolError("traceback must be a list of strings")
     return {
-        "ename": clip_head(ename, MAX_NAME),
-        "evalue": clip_head(evalue, MAX_REPR),
+        "ename": wire_head(ename, MAX_NAME),
+        "evalue": wire_head(evalue, MAX_REPR),
         "traceback": clip_traceback(traceback),
     }
 
 
 def clip_traceback(lines: list[str]) -> list[str]:
-    """Keep the last lines of a traceback (where it ended) within MAX_TRACEBACK."""
+    """Keep the last lines of a traceback (where it ended) within MAX_TRACEBACK, encodable."""
     kept: list[str] = []
     size = 0
     for line in reversed(lines):
-        line = clip_head(line, MAX_TRACEBACK // 4)
+        line = wire_head(line, MAX_TRACEBACK // 4)
         size += len(line)
         if size > MAX_TRACEBACK:
             kept.append("\u2026 (traceback shortened)\n")
@@ -392,4 +425,4 @@ def _validate_progress(progress: dict[str, Any] | None) -> dict[str, Any] | None
         raise ProtocolError("progress.total must be a number or null")
     if desc is not None and not isinstance(desc, str):
         raise ProtocolError("progress.desc must be a string or null")
-    return {"done": done, "total": total, "desc": None if desc is None else clip_head(desc, MAX_NAME)}
+    return {"done": done, "total": total, "desc": None if desc is None else wire_head(desc, MAX_NAME)}

@@ -134,12 +134,24 @@ BAD_PARAMETERS = [
     ({"limit": "ten"}, "limit must be a whole number from 1 to 1000"),
     ({"limit": "-5"}, "limit must be a whole number from 1 to 1000"),
     ({"limit": "2.5"}, "limit must be a whole number from 1 to 1000"),
-    ({"status": "sleeping"}, "unknown status 'sleeping'"),
+    ({"limit": "²"}, "limit must be a whole number from 1 to 1000"),  # isdigit() but not int(): was a 500
+    ({"limit": "١٠"}, "limit must be a whole number from 1 to 1000"),  # Arabic-Indic 10
+    (
+        {"status": "sleeping"},
+        "unknown status 'sleeping'; use a comma list of: running, finished, dead, queued, failed, killed, lost",
+    ),
     ({"status": "running,zombie"}, "unknown status 'zombie'"),
     ({"status": ",,"}, "status is empty"),
     ({"cursor": "not-a-cursor"}, "is not one this server issued"),
     ({"cursor": base64.urlsafe_b64encode(b'{"a": 1}').decode()}, "is not one this server issued"),
     ({"cursor": base64.urlsafe_b64encode(json.dumps([True, "x"]).encode()).decode()}, "is not one this server issued"),
+    # A number no float holds (was a 500), and the non-finite ones json reads.
+    (
+        {"cursor": base64.urlsafe_b64encode(json.dumps([10**400, "x"]).encode()).decode()},
+        "is not one this server issued",
+    ),
+    ({"cursor": base64.urlsafe_b64encode(b'[NaN, "x"]').decode()}, "is not one this server issued"),
+    ({"cursor": base64.urlsafe_b64encode(b'[-Infinity, "x"]').decode()}, "is not one this server issued"),
 ]
 
 

@@ -187,25 +187,37 @@ class Job:
     # --- the wire record ------------------------------------------------------
 
     def to_wire(self) -> dict[str, Any]:
-        """The job as the protocol's job record (bounded)."""
+        """The job as the protocol's job record: bounded, and every string encodable.
+
+        A job's texts come from user code and may hold lone surrogates, which
+        jupyter_client cannot send (``protocol.encodable``); the error record
+        and the result repr are made encodable once, when they are made.
+        """
         output = self._output
+        name, group, progress, where = self.name, self.group, self.progress, self.blocked_in
+        if progress is not None and progress["desc"] is not None:
+            progress = {**progress, "desc": protocol.wire_head(progress["desc"], protocol.MAX_NAME)}
         return {
             "uid": self.uid,
             "number": self.number,
-            "name": self.name,
-            "code": protocol.clip_head(self.code, protocol.MAX_CODE),
+            "name": None if name is None else protocol.wire_head(name, protocol.MAX_NAME),
+            "code": protocol.wire_head(self.code, protocol.MAX_CODE),
             "kind": self.kind,
             "status": self.status,
-            "group": self.group,
+            "group": None if group is None else protocol.wire_head(group, protocol.MAX_NAME),
             "created": self.created,
             "started": self.started,
             "ended": self.ended,
             "result_repr": self._result_text(),
             "error": self.error,
-            "output_tail": "" if output is None else output.tail(protocol.MAX_OUTPUT_TAIL),
-            "progress": self.progress,
+            "output_tail": (
+                ""
+                if output is None
+                else protocol.wire_tail(output.tail(protocol.MAX_OUTPUT_TAIL), protocol.MAX_OUTPUT_TAIL)
+            ),
+            "progress": progress,
             "kill_requested": self.kill_requested,
-            "blocked_in": self.blocked_in,
+            "blocked_in": None if where is None else protocol.wire_head(where, protocol.MAX_WHERE),
         }
 
     def _result_text(self) -> str | None:

@@ -137,6 +137,7 @@ class JobManager:
             raise TypeError(f"jobs.map takes a callable, not {type(func).__name__}")
         if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
             raise ValueError(f"workers must be a positive integer, not {workers!r}")
+        _check_name("name", name)
         items = list(iterable)
         with self._lock:
             if name is None:
@@ -179,6 +180,8 @@ class JobManager:
         daemon: bool = True,
         start: bool = True,
     ) -> Job:
+        _check_name("name", name)
+        _check_name("group", group)
         parent = current_parent()
         with self._lock:
             number = self._next_number
@@ -338,3 +341,10 @@ class JobManager:
 
     def __repr__(self) -> str:
         return f"<JobManager: {len(self.running)} running, {len(self.completed)} finished, {len(self.dead)} dead>"
+
+
+def _check_name(what: str, name: Any) -> None:
+    # A name travels in the job record; one the protocol does not take would
+    # make the server refuse every push of the kernel that carries it.
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"a job's {what} must be a string or None, not {type(name).__name__}")

@@ -32,7 +32,7 @@ def bounded_repr(value: Any) -> str | None:
         text = _repr.repr(value)
     except Exception as exc:  # a broken __repr__ must not break the record
         text = f"<unrepresentable {type(value).__name__}: {exc!r}>"
-    return protocol.clip_head(text, protocol.MAX_REPR)
+    return protocol.wire_head(text, protocol.MAX_REPR)
 
 
 def _drop_engine_frames(exc: traceback.TracebackException) -> None:
@@ -57,8 +57,16 @@ def format_user_traceback(exc: BaseException, tb: TracebackType | None = None) -
     return list(summary.format())
 
 
+def exception_text(exc: BaseException) -> str:
+    """``str(exc)``, also when the exception's ``__str__`` fails (as the traceback module says it)."""
+    try:
+        return str(exc)
+    except Exception:
+        return "<exception str() failed>"
+
+
 def error_record(exc: BaseException | None, killed: bool, started: bool) -> dict[str, Any]:
-    """The ``error`` field of a failed or killed job (the protocol's shape)."""
+    """The ``error`` field of a failed or killed job (the protocol's shape, bounded and encodable)."""
     if exc is None:
         evalue = "killed on request" if started else "killed before it started"
         return {"ename": "JobKilled", "evalue": evalue, "traceback": [f"{_KILLED}: {evalue}\n"]}
@@ -66,7 +74,15 @@ def error_record(exc: BaseException | None, killed: bool, started: bool) -> dict
     if killed and not isinstance(exc, JobKilled):
         # The kill woke a blocking call that then failed its own way (a socket
         # shut down, a child process terminated): say that the kill caused it.
-        evalue = f"killed on request (it ended with {type(exc).__name__}: {exc})"
+        evalue = f"killed on request (it ended with {type(exc).__name__}: {exception_text(exc)})"
         lines.append(f"{_KILLED}: {evalue}\n")
-        return {"ename": "JobKilled", "evalue": evalue, "traceback": protocol.clip_traceback(lines)}
-    return {"ename": type(exc).__name__, "evalue": str(exc), "traceback": protocol.clip_traceback(lines)}
+        return {
+            "ename": "JobKilled",
+            "evalue": protocol.wire_head(evalue, protocol.MAX_REPR),
+            "traceback": protocol.clip_traceback(lines),
+        }
+    return {
+        "ename": protocol.wire_head(type(exc).__name__, protocol.MAX_NAME),
+        "evalue": protocol.wire_head(exception_text(exc), protocol.MAX_REPR),
+        "traceback": protocol.clip_traceback(lines),
+    }

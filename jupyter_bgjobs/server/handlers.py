@@ -62,7 +62,7 @@ def parse_statuses(value: str) -> frozenset[str]:
         elif word in protocol.STATES:
             states.add(word)
         else:
-            allowed = ", ".join([*protocol.GROUPS, *protocol.STATES])
+            allowed = ", ".join(dict.fromkeys([*protocol.GROUPS, *protocol.STATES]))  # groups share names
             raise BadRequest(f"unknown status {word!r:.40}; use a comma list of: {allowed}")
     return frozenset(states)
 
@@ -70,7 +70,8 @@ def parse_statuses(value: str) -> frozenset[str]:
 def parse_limit(value: str | None) -> int:
     if value is None:
         return DEFAULT_LIMIT
-    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+    # isdigit() alone also takes digits int() refuses ("²") and other scripts' digits.
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_LIMIT:
         raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {value!r:.40}")
     return int(value)
 

@@ -21,6 +21,7 @@ import bisect
 import itertools
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -68,8 +69,11 @@ def decode_cursor(cursor: str) -> OrderKey:
         created, uid = json.loads(raw)
         if isinstance(created, bool) or not isinstance(created, (int, float)) or not isinstance(uid, str):
             raise ValueError
+        # float() of a huge int overflows; NaN and infinities (which json reads) sort nowhere.
+        if not math.isfinite(float(created)):
+            raise ValueError
         return (-float(created), uid)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise BadCursor(
             f"cursor {cursor!r:.40} is not one this server issued; use next_cursor from a previous answer"
         ) from None
