@@ -16,15 +16,18 @@ run:
   last state of every job in the events of ``jobs/v1``;
 - the server's and the kernels' RSS are sampled from ``/proc``.
 
-At the end, every job's state as each kernel knows it (``jobs.list()``, the
-truth) is compared with REST (walked page by page) and with the last event
-each subscriber received for it: a difference is a lost transition. Then
-``jobs.flush()`` in every kernel forgets the ended jobs, and the memory is
-read again. A server without the extension, with the same 20 kernels idle,
-gives the RSS floor, measured in the same run.
+At the end of a round, every job's state as each kernel knows it
+(``jobs.list()``, the truth) is compared with REST (walked page by page) and
+with the last event each subscriber received for it: a difference is a lost
+transition. Then ``jobs.flush()`` in every kernel forgets the ended jobs
+(the server forgets them too), the memory is read again, and the next round
+runs on the same server and kernels: memory that keeps growing from round
+to round is a leak, memory that is reused is the allocator's high-water
+mark. A server without the extension, with the same 20 kernels idle, gives
+the RSS floor, measured in the same run.
 
     .venv/bin/python bench/bench_soak.py [--kernels 20] [--jobs 500] [--seconds 60] [--bursts 10]
-                                         [--readers 3] [--subscribers 3]
+                                         [--rounds 2] [--readers 3] [--subscribers 3]
 """
 
 from __future__ import annotations
@@ -163,6 +166,7 @@ class Subscriber:
     """What one event bus subscriber saw of the jobs."""
 
     last: dict[str, str] = field(default_factory=dict)  # uid -> status in the last event that had it
+    arrived: dict[str, float] = field(default_factory=dict)  # uid -> when 'killed' came (time.time)
     removed: set[str] = field(default_factory=set)
     events: int = 0
     regressions: int = 0  # a job seen ended, then later in an earlier state
@@ -180,7 +184,10 @@ class Subscriber:
             if event.get("schema_id") != EVENTS_SCHEMA:
                 continue
             self.events += 1
+            now = time.time()
             for job in event["changed"]:
+                if job["status"] == "killed":
+                    self.arrived.setdefault(job["uid"], now)
                 before = self.last.get(job["uid"])
                 if before in TERMINAL and job["status"] != before:
                     self.regressions += 1
@@ -227,16 +234,22 @@ class Kills:
 
     answers: Counter[int] = field(default_factory=Counter)
     seconds: list[float] = field(default_factory=list)
+    asked: dict[str, float] = field(default_factory=dict)  # uid -> when its kill was sent (time.time)
+    # Fewer at once than the HTTP client's connections: a POST timed never
+    # waits for a connection in this process.
+    _at_once: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(20))
 
     async def kill(self, server: Server, uid: str) -> None:
-        began = time.perf_counter()
-        try:
-            response = await server.fetch("POST", f"jupyter-bgjobs/jobs/{uid}/kill")
-            code = response.code
-        except HTTPClientError as error:
-            code = error.code
-        self.seconds.append(time.perf_counter() - began)
-        self.answers[code] += 1
+        async with self._at_once:
+            self.asked.setdefault(uid, time.time())
+            began = time.perf_counter()
+            try:
+                response = await server.fetch("POST", f"jupyter-bgjobs/jobs/{uid}/kill")
+                code = response.code
+            except HTTPClientError as error:
+                code = error.code
+            self.seconds.append(time.perf_counter() - began)
+            self.answers[code] += 1
 
     async def sweep(self, server: Server) -> int:
         """Kill every running sleeper REST lists; how many were asked to die."""
@@ -297,12 +310,143 @@ def mb(kb: float) -> str:
     return f"{kb / 1024:6.1f} MB"
 
 
-async def main(kernels: int, jobs_per_kernel: int, seconds: float, bursts: int, readers: int, subscribers: int) -> None:
-    total = kernels * jobs_per_kernel
-    gap = seconds / bursts
+@dataclass
+class Round:
+    """What one round of the load measured."""
+
+    seconds: float = 0.0
+    cpu: float = 0.0
+    truth: dict[str, str] = field(default_factory=dict)
+    rest: dict[str, dict[str, Any]] = field(default_factory=dict)
+    subscribers: list[Subscriber] = field(default_factory=list)
+    kills: Kills = field(default_factory=Kills)
+    samples: list[tuple[str, float, float, int]] = field(default_factory=list)
+    server_after: int = 0
+    server_flushed: int = 0
+    kernel_done: dict[int, int] = field(default_factory=dict)
+    kernel_flushed: dict[int, int] = field(default_factory=dict)
+    flushed: int = 0
+    left_in_rest: int = 0
+    history_size: int = 0
+
+    def lost(self, total: int) -> tuple[int, int, int, list[int]]:
+        """Transitions lost: in all, in REST, unknown to the kernels, per subscriber."""
+        wrong_rest = sum(1 for uid, status in self.truth.items() if self.rest.get(uid, {}).get("status") != status)
+        extra = sum(1 for uid in self.rest if uid not in self.truth)
+        wrong_events = [
+            sum(1 for uid, status in self.truth.items() if sub.last.get(uid) != status) for sub in self.subscribers
+        ]
+        return wrong_rest + extra + (total - len(self.truth)) + sum(wrong_events), wrong_rest, extra, wrong_events
+
+
+async def soak_round(
+    server: Server,
+    clients: list[Any],
+    kernel_pids: list[int],
+    peaks: dict[int, int],
+    args: argparse.Namespace,
+) -> Round:
+    """One load: the kernels' bursts, kills, readers and subscribers; then the check and jobs.flush()."""
+    assert server.process is not None
+    total = args.kernels * args.jobs
+    gap = args.seconds / args.bursts
+    result = Round(subscribers=[Subscriber() for _ in range(args.subscribers)])
+    stop = asyncio.Event()
+    listening = [asyncio.ensure_future(sub.listen(server, stop)) for sub in result.subscribers]
+    sampling = asyncio.ensure_future(sample_rss([server.process.pid, *kernel_pids], peaks, stop))
+    pool = [Reader(server, reader_paths(args.kernels, r), 0.02) for r in range(args.readers)]
+    for reader in pool:
+        await reader.start()
+    await asyncio.sleep(1.0)
+
+    start = time.time() + 3.0  # every kernel has created its first burst by then
+    began = time.monotonic()
+    cpu_before = server.cpu_seconds()
+    code = [load_code(k, args.jobs, args.bursts, start, gap) for k in range(len(clients))]
+    cells = asyncio.ensure_future(asyncio.gather(*(run(client, code[k]) for k, client in enumerate(clients))))
+    for burst in range(args.bursts):
+        await asyncio.sleep(max(0.0, start + burst * gap + 0.3 - time.time()))
+        await result.kills.sweep(server)
+    while not cells.done():  # sleepers created late, or listed before they ran
+        await asyncio.sleep(0.5)
+        await result.kills.sweep(server)
+    await cells
+    # Everything ended in the kernels: wait until REST has it all.
+    deadline = time.monotonic() + 60
+    while True:
+        counts = (await server.json("GET", "jupyter-bgjobs/jobs", params={"limit": "1"}))["counts"]
+        if counts["finished"] + counts["dead"] >= total or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    result.seconds = time.monotonic() - began
+    result.cpu = server.cpu_seconds() - cpu_before
+    await asyncio.sleep(1.0)  # the last events
+    result.samples = [sample for reader in pool for sample in await reader.stop()]
+    stop.set()
+    await asyncio.gather(*listening, sampling)
+    result.server_after = rss_kb(server.process.pid)
+
+    # --- nothing lost ----------------------------------------------------------------
+    for client in clients:
+        code_ = "import json; print(json.dumps({job.uid: job.status for job in jobs.list()}))"
+        result.truth.update(json.loads(await kernel_output(client, code_)))
+    result.kernel_done = {pid: rss_kb(pid) for pid in kernel_pids}
+    result.rest = await walk_rest(server)
+    history = server.root / "data" / "jupyter_bgjobs"
+    result.history_size = sum(path.stat().st_size for path in history.glob("history.sqlite*"))
+
+    # --- forget the ended jobs ---------------------------------------------------------
+    for client in clients:
+        result.flushed += int(await kernel_output(client, "import gc; print(jobs.flush()); gc.collect()"))
+    deadline = time.monotonic() + 30
+    while (await server.json("GET", "jupyter-bgjobs/jobs", params={"limit": "1"}))["jobs"]:
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    result.left_in_rest = len(await walk_rest(server))
+    await asyncio.sleep(1.0)
+    result.server_flushed = rss_kb(server.process.pid)
+    result.kernel_flushed = {pid: rss_kb(pid) for pid in kernel_pids}
+    return result
+
+
+def report_round(number: int, result: Round, total: int) -> None:
+    lost, wrong_rest, extra, wrong_events = result.lost(total)
+    counts = Counter(result.truth.values())
     print(
-        f"{kernels} kernels x {jobs_per_kernel} jobs = {total} (7/10 finish, 2/10 fail, 1/10 killed through REST),"
-        f" {bursts} bursts {gap:.1f} s apart; {readers} REST readers, {subscribers} event subscribers"
+        f"  round {number}: load {result.seconds:.1f} s, server CPU {result.cpu:.1f} s"
+        f" ({result.cpu / result.seconds:.0%} of a core)"
+    )
+    print(
+        f"    kernels' truth: {len(result.truth)} jobs, "
+        + ", ".join(f"{status} {counts[status]}" for status in ("finished", "failed", "killed", "running", "lost"))
+    )
+    print(
+        f"    transitions lost: {lost}  (REST: {len(result.rest)} jobs, {wrong_rest} differ from the kernel,"
+        f" {extra} unknown to the kernels)"
+    )
+    for index, (sub, wrong) in enumerate(zip(result.subscribers, wrong_events)):
+        print(
+            f"    subscriber {index}: {sub.events} events, last state of {len(sub.last)} jobs,"
+            f" {wrong} differ from the kernel, {sub.regressions} went back from an end state"
+        )
+    kills = result.kills
+    answers = dict(sorted(kills.answers.items()))
+    print(f"    REST kills of sleepers: {sum(answers.values())}, answers {answers}")
+    print(f"      POST jobs/{{uid}}/kill answered       {stats(kills.seconds)}")
+    first = result.subscribers[0] if result.subscribers else None
+    if first is not None:
+        dead = [first.arrived[uid] - asked for uid, asked in kills.asked.items() if uid in first.arrived]
+        print(f"      POST sent -> 'killed' on the bus     {stats(dead)}  ({len(dead)} of {len(kills.asked)})")
+
+
+async def main(args: argparse.Namespace) -> None:
+    kernels, rounds = args.kernels, args.rounds
+    total = kernels * args.jobs
+    print(
+        f"{kernels} kernels x {args.jobs} jobs = {total} a round (7/10 finish, 2/10 fail, 1/10 killed through REST),"
+        f" {args.bursts} bursts {args.seconds / args.bursts:.1f} s apart; {rounds} round(s), jobs.flush() after each;"
+        f" {args.readers} REST reader processes, {args.subscribers} event subscribers"
     )
     print("  (a 2-core machine, loaded by other test runs at the same time)")
     floor = await baseline_rss(kernels)
@@ -311,6 +455,8 @@ async def main(kernels: int, jobs_per_kernel: int, seconds: float, bursts: int, 
     await server.start()
     assert server.process is not None
     server_pid = server.process.pid
+    results: list[Round] = []
+    peaks: dict[int, int] = {}
     try:
         began = time.monotonic()
         _, clients, kernel_pids = await start_kernels(server, kernels)
@@ -318,103 +464,16 @@ async def main(kernels: int, jobs_per_kernel: int, seconds: float, bursts: int, 
         await asyncio.sleep(2.0)
         server_idle = rss_kb(server_pid)
         kernel_before = {pid: rss_kb(pid) for pid in kernel_pids}
-
-        stop = asyncio.Event()
-        subs = [Subscriber() for _ in range(subscribers)]
-        listening = [asyncio.ensure_future(sub.listen(server, stop)) for sub in subs]
-        peaks: dict[int, int] = {}
-        sampling = asyncio.ensure_future(sample_rss([server_pid, *kernel_pids], peaks, stop))
-        pool = [Reader(server, reader_paths(kernels, r), 0.02) for r in range(readers)]
-        for reader in pool:
-            await reader.start()
-        await asyncio.sleep(1.0)
-
-        start = time.time() + 3.0  # every kernel has created its first burst by then
-        load_began = time.monotonic()
-        cpu_before = server.cpu_seconds()
-        cells = asyncio.ensure_future(
-            asyncio.gather(
-                *(run(client, load_code(k, jobs_per_kernel, bursts, start, gap)) for k, client in enumerate(clients))
-            )
-        )
-        kills = Kills()
-        for burst in range(bursts):
-            await asyncio.sleep(max(0.0, start + burst * gap + 0.3 - time.time()))
-            await kills.sweep(server)
-        while not cells.done():  # sleepers created late, or listed before they ran
-            await asyncio.sleep(0.5)
-            await kills.sweep(server)
-        await cells
-        # Everything ended in the kernels: wait until REST has it all.
-        deadline = time.monotonic() + 60
-        while True:
-            counts = (await server.json("GET", "jupyter-bgjobs/jobs", params={"limit": "1"}))["counts"]
-            if counts["finished"] + counts["dead"] >= total or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.1)
-        load_seconds = time.monotonic() - load_began
-        load_cpu = server.cpu_seconds() - cpu_before
-        await asyncio.sleep(1.0)  # the last events
-        samples = [sample for reader in pool for sample in await reader.stop()]
-        stop.set()
-        await asyncio.gather(*listening, sampling)
-        server_peak_hwm = rss_kb(server_pid, "VmHWM")
-        server_after = rss_kb(server_pid)
-
-        # --- nothing lost ----------------------------------------------------------
-        truth: dict[str, str] = {}
-        for client in clients:
-            code = "import json; print(json.dumps({job.uid: job.status for job in jobs.list()}))"
-            truth.update(json.loads(await kernel_output(client, code)))
-        kernel_done = {pid: rss_kb(pid) for pid in kernel_pids}
-        rest = await walk_rest(server)
-        truth_counts = Counter(truth.values())
-        wrong_rest = [uid for uid, status in truth.items() if rest.get(uid, {}).get("status") != status]
-        extra_rest = [uid for uid in rest if uid not in truth]
-        wrong_events = [sum(1 for uid, status in truth.items() if sub.last.get(uid) != status) for sub in subs]
-        history = server.root / "data" / "jupyter_bgjobs" / "history.sqlite"
-        history_size = sum(path.stat().st_size for path in history.parent.glob("history.sqlite*") if path.exists())
-
-        # --- forget the ended jobs (jobs.flush) -------------------------------------------
-        flushed = 0
-        for client in clients:
-            flushed += int(await kernel_output(client, "import gc; print(jobs.flush()); gc.collect()"))
-        deadline = time.monotonic() + 30
-        while (await server.json("GET", "jupyter-bgjobs/jobs", params={"limit": "1"}))["jobs"]:
-            if time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.1)
-        left_in_rest = len(await walk_rest(server))
-        await asyncio.sleep(1.0)
-        server_flushed = rss_kb(server_pid)
-        kernel_flushed = {pid: rss_kb(pid) for pid in kernel_pids}
+        for number in range(1, rounds + 1):
+            results.append(await soak_round(server, clients, kernel_pids, peaks, args))
+            report_round(number, results[-1], total)
+        server_hwm = rss_kb(server_pid, "VmHWM")
         for client in clients:
             client.stop_channels()
     finally:
         await server.stop()
 
-    # --- report ----------------------------------------------------------------------------
-    lost = len(wrong_rest) + len(extra_rest) + (total - len(truth)) + sum(wrong_events)
-    print(f"  load phase: {load_seconds:.1f} s, server CPU {load_cpu:.1f} s ({load_cpu / load_seconds:.0%} of a core)")
-    print(
-        f"  kernels' truth: {len(truth)} jobs, "
-        + ", ".join(
-            f"{status} {truth_counts[status]}" for status in ("finished", "failed", "killed", "running", "lost")
-        )
-    )
-    print(
-        f"  transitions lost: {lost}  (REST: {len(rest)} jobs, {len(wrong_rest)} differ from the kernel,"
-        f" {len(extra_rest)} unknown to the kernels)"
-    )
-    for index, (sub, wrong) in enumerate(zip(subs, wrong_events)):
-        print(
-            f"    subscriber {index}: {sub.events} events, last state of {len(sub.last)} jobs,"
-            f" {wrong} differ from the kernel, {sub.regressions} went back from an end state"
-        )
-    print(
-        f"  REST kills of sleepers: {sum(kills.answers.values())} requests, answers"
-        f" {dict(sorted(kills.answers.items()))}, {stats(kills.seconds)}"
-    )
+    samples = [sample for result in results for sample in result.samples]
     by_label: dict[str, list[float]] = {}
     codes: Counter[int] = Counter()
     for label, _, spent, status in samples:
@@ -422,8 +481,10 @@ async def main(kernels: int, jobs_per_kernel: int, seconds: float, bursts: int, 
         if status == 200:
             by_label.setdefault(label, []).append(spent)
     all_jobs = [spent for label, values in by_label.items() if label.startswith("jobs") for spent in values]
+    lost = sum(result.lost(total)[0] for result in results)
+    print(f"  transitions lost in all rounds: {lost} of {total * rounds} jobs")
     print(
-        f"  REST under load, {len(samples)} GETs from {readers} reader processes,"
+        f"  REST under load, {len(samples)} GETs from {args.readers} reader processes (all rounds),"
         f" answers {dict(sorted(codes.items()))}:"
     )
     for label, values in by_label.items():
@@ -434,45 +495,48 @@ async def main(kernels: int, jobs_per_kernel: int, seconds: float, bursts: int, 
         f"  GET jobs?limit=100 p95 {headline * 1000:.1f} ms against the bar of {BAR_JOBS_P95 * 1000:.0f} ms:"
         f" {'under' if headline < BAR_JOBS_P95 else 'OVER'} ({headline / BAR_JOBS_P95:.2f} of the bar)"
     )
-    peak = max(peaks[server_pid], server_peak_hwm)
+    peak = max(peaks[server_pid], server_hwm)
     print("  server RSS:")
     rows = [
-        (f"without the extension, {kernels} kernels idle", f"{mb(floor)}"),
+        (f"without the extension, {kernels} kernels idle", mb(floor)),
         (f"with the extension, {kernels} kernels idle", f"{mb(server_idle)}  ({server_idle / floor:.2f}x)"),
         (
-            "peak during the load (VmHWM)",
-            f"{mb(peak)}  ({peak / floor:.2f}x the floor, +{(peak - server_idle) / 1024:.1f} MB over idle:"
-            f" {(peak - server_idle) * 1024 / total:.0f} B a job)",
+            "peak (VmHWM)",
+            f"{mb(peak)}  ({peak / floor:.2f}x the floor; +{(peak - server_idle) / 1024:.1f} MB over idle,"
+            f" {(peak - server_idle) * 1024 / total:.0f} B per job of a round)",
         ),
-        (f"after the load, {len(rest)} jobs in the store", mb(server_after)),
-        ("after jobs.flush() in every kernel", f"{mb(server_flushed)}  ({left_in_rest} jobs left in REST)"),
-        ("SQLite history on disk", mb(history_size / 1024)),
     ]
+    for number, result in enumerate(results, 1):
+        rows.append((f"round {number}: after the load, {len(result.rest)} jobs", mb(result.server_after)))
+        rows.append(
+            (
+                f"round {number}: after jobs.flush(), {result.left_in_rest} jobs",
+                f"{mb(result.server_flushed)}  (history on disk {mb(result.history_size / 1024)})",
+            )
+        )
     for label, value in rows:
         print(f"    {label:46} {value}")
-    per_job = [(kernel_done[pid] - kernel_before[pid]) * 1024 / jobs_per_kernel for pid in kernel_pids]
-    kept = [(kernel_flushed[pid] - kernel_before[pid]) * 1024 / jobs_per_kernel for pid in kernel_pids]
     print("  kernel RSS (median of the kernels):")
-    print(
-        f"    before the load {mb(statistics.median(kernel_before.values()))},"
-        f" after {mb(statistics.median(kernel_done.values()))},"
-        f" peak {mb(statistics.median(peaks[pid] for pid in kernel_pids))},"
-        f" after jobs.flush() ({flushed} jobs forgotten) {mb(statistics.median(kernel_flushed.values()))}"
-    )
-    print(
-        f"    per finished job: {statistics.median(per_job) / 1024:.1f} KB"
-        f" (min {min(per_job) / 1024:.1f}, max {max(per_job) / 1024:.1f});"
-        f" still held after jobs.flush(): {statistics.median(kept) / 1024:.1f} KB a job"
-    )
+    print(f"    before the load {mb(statistics.median(kernel_before.values()))}")
+    for number, result in enumerate(results, 1):
+        per_job = [(result.kernel_done[pid] - kernel_before[pid]) * 1024 / (args.jobs * number) for pid in kernel_pids]
+        kept = [(result.kernel_flushed[pid] - kernel_before[pid]) * 1024 / (args.jobs * number) for pid in kernel_pids]
+        print(
+            f"    round {number}: after the load {mb(statistics.median(result.kernel_done.values()))},"
+            f" after jobs.flush() ({result.flushed} forgotten) {mb(statistics.median(result.kernel_flushed.values()))};"
+            f" per job run so far {statistics.median(per_job) / 1024:.1f} KB"
+            f" (min {min(per_job) / 1024:.1f}, max {max(per_job) / 1024:.1f}),"
+            f" still held after jobs.flush() {statistics.median(kept) / 1024:.1f} KB"
+        )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kernels", type=int, default=20)
-    parser.add_argument("--jobs", type=int, default=500, help="jobs per kernel (a multiple of --bursts)")
-    parser.add_argument("--seconds", type=float, default=60.0, help="how long the bursts go on")
+    parser.add_argument("--jobs", type=int, default=500, help="jobs per kernel and round (a multiple of --bursts)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="how long the bursts of a round go on")
     parser.add_argument("--bursts", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=2, help="loads one after the other on the same server")
     parser.add_argument("--readers", type=int, default=3, help="REST reader processes")
     parser.add_argument("--subscribers", type=int, default=3, help="event bus WebSocket subscribers")
-    args = parser.parse_args()
-    asyncio.run(main(args.kernels, args.jobs, args.seconds, args.bursts, args.readers, args.subscribers))
+    asyncio.run(main(parser.parse_args()))
