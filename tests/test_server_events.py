@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 from jsonschema import Draft7Validator
-from jupyter_events import EventLogger
 
-from jupyter_bgjobs.server.events import SCHEMA_ID, SCHEMA_PATH, JobEvents
-from jupyter_bgjobs.server.model import RestViews
-from jupyter_bgjobs.server.store import Record
+from jupyter_bgjobs.server.events import SCHEMA_ID, SCHEMA_PATH
 
 from .server_helpers import OPENAPI, Api, Fetch, KernelTab, check_against_openapi, start_kernel
 
@@ -99,101 +95,3 @@ async def test_changes_are_pushed_as_rest_jobs_coalesced(jp_fetch: Fetch, jp_ws_
     finally:
         tab.close()
         stream.socket.close()
-
-
-class CountingViews(RestViews):
-    """RestViews that count the Job JSON they are asked for."""
-
-    made = 0
-
-    def get(self, record: Record, now: float | None = None) -> dict[str, Any]:
-        self.made += 1
-        return super().get(record, now)
-
-
-class Captured(logging.Handler):
-    """The event logger's handler: each event as it is emitted, with the views made by then."""
-
-    def __init__(self, views: CountingViews) -> None:
-        super().__init__()
-        self.views = views
-        self.events: list[tuple[dict[str, Any], int]] = []
-        self.on_first: Callable[[], None] = lambda: None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.events.append((dict(record.msg), self.views.made))  # type: ignore[call-overload]
-        if len(self.events) == 1:
-            self.on_first()
-
-    async def until(self, count: int) -> None:
-        deadline = time.monotonic() + 10
-        while len(self.events) < count:
-            assert time.monotonic() < deadline, f"{len(self.events)} events of {count}"
-            await asyncio.sleep(0.01)
-
-
-def job_record(number: int, status: str = "finished") -> Record:
-    now = time.time()
-    return {
-        "uid": f"job{number:04}",
-        "number": number,
-        "name": None,
-        "code": f"work({number})",
-        "kind": "expr",
-        "status": status,
-        "group": None,
-        "created": now,
-        "started": now,
-        "ended": now if status != "running" else None,
-        "result_repr": None,
-        "error": None,
-        "output_tail": "",
-        "progress": None,
-        "kill_requested": False,
-        "blocked_in": None,
-        "kernel_id": "k1",
-        "paths": ["burst.ipynb"],
-    }
-
-
-def emitter() -> tuple[JobEvents, Captured]:
-    views = CountingViews()
-    captured = Captured(views)
-    events = JobEvents(EventLogger(handlers=[captured]), views=views, window=0.01)
-    events.register_schema()
-    return events, captured
-
-
-async def test_a_burst_becomes_job_json_part_by_part() -> None:
-    # A burst of changes is not turned into Job JSON all at once: each part
-    # is made just before it is emitted, so requests run in between.
-    events, captured = emitter()
-    events.on_change([job_record(n, "running") for n in range(250)], [])
-    await captured.until(3)
-    made = [(len(event["changed"]), views_made) for event, views_made in captured.events]
-    assert made == [(100, 100), (100, 200), (50, 250)]
-    assert [job["uid"] for event, _ in captured.events for job in event["changed"]] == [
-        f"job{n:04}" for n in range(250)
-    ]
-
-
-async def test_a_job_changed_or_removed_during_a_burst_comes_once_in_its_latest_state() -> None:
-    events, captured = emitter()
-
-    def meanwhile() -> None:  # while the first part goes out
-        events.on_change([job_record(120, "killed")], [])
-        events.on_change([], ["job0230"])
-
-    captured.on_first = meanwhile
-    events.on_change([job_record(n, "running") for n in range(250)], [])
-    await captured.until(4)
-    sent = [[job["uid"] for job in event["changed"]] for event, _ in captured.events]
-    assert sent[:3] == [
-        [f"job{n:04}" for n in range(100)],
-        [f"job{n:04}" for n in range(100, 200) if n != 120],
-        [f"job{n:04}" for n in range(200, 250) if n != 230],
-    ]
-    last, views_made = captured.events[3]
-    assert ([job["status"] for job in last["changed"]], last["removed"]) == (["killed"], ["job0230"])
-    assert last["changed"][0]["uid"] == "job0120"
-    assert views_made == 249  # the removed job's JSON was never made, nor kept

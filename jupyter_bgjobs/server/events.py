@@ -81,10 +81,8 @@ class JobEvents:
         except Exception:
             self._log.exception("bgjobs: could not refresh the notebook paths")
         try:
-            for records, removed in self._take():
-                data = self._event(records, removed)
-                if data is not None:
-                    self._emit(data)
+            for data in self._take():
+                self._emit(data)
                 await asyncio.sleep(0)  # let requests in between the parts of a big batch
         finally:
             self._task = None
@@ -102,44 +100,23 @@ class JobEvents:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        for records, removed in self._take():
-            data = self._event(records, removed)
-            if data is not None:
-                self._emit(data)
+        for data in self._take():
+            self._emit(data)
 
-    def _take(self) -> list[tuple[list[Record], list[str]]]:
-        """The pending changes in parts of at most MAX_JOBS records, the removed uids in the last part.
-
-        The records become Job JSON part by part (``_event``), not here: at
-        about 15 us a job, a burst of 2 000 changes made at once would hold
-        the event loop for 30 ms (and more on a busy machine).
-        """
+    def _take(self) -> list[dict[str, Any]]:
+        """The pending changes as event data: one event, or parts of MAX_JOBS jobs for a big batch."""
         if not self._changed and not self._removed:
             return []
-        records = list(self._changed.values())
-        parts: list[tuple[list[Record], list[str]]] = [
-            (records[at : at + MAX_JOBS], []) for at in range(0, len(records), MAX_JOBS)
-        ] or [([], [])]
-        parts[-1] = (parts[-1][0], list(self._removed))
+        now = time.time()
+        changed = [self._views.get(record, now) for record in self._changed.values()]
+        parts: list[dict[str, Any]] = [
+            {"changed": changed[at : at + MAX_JOBS], "removed": []} for at in range(0, len(changed), MAX_JOBS)
+        ]
+        if not parts:
+            parts = [{"changed": [], "removed": []}]
+        parts[-1]["removed"] = list(self._removed)
         self._changed, self._removed = {}, {}
         return parts
-
-    def _event(self, records: list[Record], removed: list[str]) -> dict[str, Any] | None:
-        """The event data of one part (None if nothing is left to say).
-
-        A job that changed again, or was removed, since the part was taken is
-        left to the next event, which has its latest state (or its removal);
-        that also keeps ``RestViews`` from caching the view of a removed job.
-        """
-        now = time.time()
-        changed = [
-            self._views.get(record, now)
-            for record in records
-            if record["uid"] not in self._changed and record["uid"] not in self._removed
-        ]
-        if not changed and not removed:
-            return None
-        return {"changed": changed, "removed": removed}
 
     def _emit(self, data: dict[str, Any]) -> None:
         try:
