@@ -387,9 +387,9 @@ async def soak_round(
     result.server_after = rss_kb(server.process.pid)
 
     # --- nothing lost ----------------------------------------------------------------
+    statuses = "import json; print(json.dumps({job.uid: job.status for job in jobs.list()}))"
     for client in clients:
-        code_ = "import json; print(json.dumps({job.uid: job.status for job in jobs.list()}))"
-        result.truth.update(json.loads(await kernel_output(client, code_)))
+        result.truth.update(json.loads(await kernel_output(client, statuses)))
     result.kernel_done = {pid: rss_kb(pid) for pid in kernel_pids}
     result.rest = await walk_rest(server)
     history = server.root / "data" / "jupyter_bgjobs"
