@@ -179,3 +179,19 @@ async def test_an_unreadable_history_file_is_moved_aside(tmp_path: Path, caplog:
     await again.open()
     assert [job["uid"] for job in again.query(Query())[0]] == ["u1"]
     await again.close()
+
+
+async def test_a_record_sqlite_cannot_take_does_not_stop_the_history(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = str(tmp_path / "bad-record.sqlite")
+    history = History(path, logging.getLogger("test"), batch_window=0)
+    history.start()
+    # A lone surrogate in the uid: SQLite cannot bind it.
+    history.put({**record("\ud800", "k", time.time()), "kernel_id": "k"})
+    await asyncio.wrap_future(history.flush())
+    history.put({**record("u2", "k", time.time()), "kernel_id": "k"})
+    await asyncio.wrap_future(history.flush())
+    assert [job["uid"] for job, _ in await asyncio.wrap_future(history.load())] == ["u2"]
+    assert "could not write 1 job(s)" in caplog.text
+    await asyncio.wrap_future(history.close())

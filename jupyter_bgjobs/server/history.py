@@ -112,7 +112,13 @@ class History:
                     kind, item = self._queue.get(timeout=timeout)
                 except queue.Empty:
                     break
-            self._write(pending)
+            try:
+                self._write(pending)
+            except Exception:
+                # The store validates records before this, but whatever slips
+                # through (text SQLite cannot bind, a lone surrogate) must not
+                # end this thread: every later write and call waits on it.
+                self._log.exception("bgjobs: could not write %d job(s) to %s", len(pending), self.path)
             for work, future in calls:
                 # A close happens even when nobody waits for it any more.
                 if not future.set_running_or_notify_cancel() and work != self._close:
