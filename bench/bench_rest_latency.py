@@ -17,15 +17,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
 import statistics
 import time
 from datetime import datetime
 from typing import Any
 
 from harness import Server, percentile, run
-
-EVENTS_SCHEMA = "https://events.jupyter-bgjobs.org/jobs/v1"
 
 
 def posix(iso: str) -> float:
@@ -41,21 +38,10 @@ async def poll(server: Server, finished: list[tuple[float, int]], stop: asyncio.
 
 async def listen(server: Server, pushed: dict[str, float], stop: asyncio.Event) -> None:
     """When each job's end arrived on the event bus."""
-    socket = await server.events()
-    while not stop.is_set():
-        try:
-            message = await asyncio.wait_for(socket.read_message(), 0.5)
-        except asyncio.TimeoutError:
-            continue
-        if message is None:
-            return
-        arrived = time.time()
-        event = json.loads(message)
-        if event.get("schema_id") == EVENTS_SCHEMA:
-            for job in event["changed"]:
-                if job["status"] == "finished":
-                    pushed.setdefault(job["uid"], arrived)
-    socket.close()
+    async for arrived, event in server.job_events(stop):
+        for job in event["changed"]:
+            if job["status"] == "finished":
+                pushed.setdefault(job["uid"], arrived)
 
 
 async def main(changes: int) -> None:

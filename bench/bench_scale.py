@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from harness import Poller, Server, percentile, run
 
-EVENTS_SCHEMA = "https://events.jupyter-bgjobs.org/jobs/v1"
 BURST_GAP = 2.0
 
 
@@ -60,20 +58,10 @@ class Phase:
 
 
 async def listen(server: Server, last: dict[str, dict[str, Any]], counter: list[int], stop: asyncio.Event) -> None:
-    socket = await server.events()
-    while not stop.is_set():
-        try:
-            message = await asyncio.wait_for(socket.read_message(), 0.5)
-        except asyncio.TimeoutError:
-            continue
-        if message is None:
-            return
-        event = json.loads(message)
-        if event.get("schema_id") == EVENTS_SCHEMA:
-            counter[0] += 1
-            for job in event["changed"]:
-                last[job["uid"]] = job
-    socket.close()
+    async for _, event in server.job_events(stop):
+        counter[0] += 1
+        for job in event["changed"]:
+            last[job["uid"]] = job
 
 
 async def time_gets(server: Server, path: str, params: dict[str, str] | None, count: int) -> list[float]:

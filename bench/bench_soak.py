@@ -47,7 +47,6 @@ from typing import Any
 from harness import Server, percentile, run
 from tornado.httpclient import HTTPClientError
 
-EVENTS_SCHEMA = "https://events.jupyter-bgjobs.org/jobs/v1"
 TERMINAL = ("finished", "failed", "killed", "lost")
 BAR_JOBS_P95 = 0.050
 
@@ -172,28 +171,18 @@ class Subscriber:
     regressions: int = 0  # a job seen ended, then later in an earlier state
 
     async def listen(self, server: Server, stop: asyncio.Event) -> None:
-        socket = await server.events()
-        while not stop.is_set():
-            try:
-                message = await asyncio.wait_for(socket.read_message(), 0.5)
-            except asyncio.TimeoutError:
-                continue
-            if message is None:
-                raise RuntimeError("the event bus closed the WebSocket")
-            event = json.loads(message)
-            if event.get("schema_id") != EVENTS_SCHEMA:
-                continue
+        async for arrived, event in server.job_events(stop):
             self.events += 1
-            now = time.time()
             for job in event["changed"]:
                 if job["status"] == "killed":
-                    self.arrived.setdefault(job["uid"], now)
+                    self.arrived.setdefault(job["uid"], arrived)
                 before = self.last.get(job["uid"])
                 if before in TERMINAL and job["status"] != before:
                     self.regressions += 1
                 self.last[job["uid"]] = job["status"]
             self.removed.update(event["removed"])
-        socket.close()
+        if not stop.is_set():
+            raise RuntimeError("the event bus closed the WebSocket")
 
 
 def rss_kb(pid: int, field_name: str = "VmRSS") -> int:

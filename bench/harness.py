@@ -16,13 +16,15 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
 from tornado.websocket import WebSocketClientConnection, websocket_connect
+
+EVENTS_SCHEMA = "https://events.jupyter-bgjobs.org/jobs/v1"  # the extension's events on the bus
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -164,6 +166,24 @@ class Server:
             f"ws://127.0.0.1:{self.port}/api/events/subscribe", headers={"Authorization": f"token {self.token}"}
         )
         return await websocket_connect(request)
+
+    async def job_events(self, stop: asyncio.Event) -> AsyncIterator[tuple[float, dict[str, Any]]]:
+        """(arrival time, event) of each job event on the bus, until ``stop`` or the socket closes."""
+        socket = await self.events()
+        try:
+            while not stop.is_set():
+                try:
+                    message = await asyncio.wait_for(socket.read_message(), 0.5)
+                except asyncio.TimeoutError:
+                    continue
+                if message is None:
+                    return
+                arrived = time.time()
+                event = json.loads(message)
+                if event.get("schema_id") == EVENTS_SCHEMA:
+                    yield arrived, event
+        finally:
+            socket.close()
 
     # --- CPU --------------------------------------------------------------------
 
