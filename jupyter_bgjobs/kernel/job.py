@@ -25,6 +25,7 @@ from .inject import clear, inject
 from .outcome import bounded_repr, error_record
 from .output import OutputBuffer, echo_to
 from .resources import JobResources
+from .threadlike import ThreadLike
 from .uids import new_uid
 from .where import blocked_in
 
@@ -56,12 +57,13 @@ class TracebackText(str):
         printer.text(str(self).rstrip("\n"))
 
 
-class Job:
+class Job(ThreadLike):
     """A job of a ``JobManager``; ``jobs.new`` creates it, its thread runs it.
 
     Public attributes: ``number``, ``uid``, ``name``, ``code``, ``kind``,
     ``group``, ``status``, ``created``, ``started``, ``ended``, ``result``,
-    ``exception``, ``error``, ``progress``, ``kill_requested``, ``blocked_in``.
+    ``exception``, ``error``, ``progress``, ``kill_requested``, ``blocked_in``;
+    thread-like and IPython-compatible ones come from ``ThreadLike``.
     """
 
     # Defaults on the class: a job that is never killed, prints nothing and is
@@ -101,6 +103,7 @@ class Job:
         group: str | None = None,
         parent: dict[str, Any] | None = None,
         daemon: bool = True,
+        func: Callable[..., Any] | None = None,
     ) -> None:
         self.number = number
         self.uid = new_uid()
@@ -112,6 +115,7 @@ class Job:
         self.created = time.time()
         self._manager = manager
         self._call = call
+        self._func = func
         self._parent = parent
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"bgjob-{number}", daemon=daemon)
