@@ -72,20 +72,24 @@ def kernel_pool() -> Iterator[KernelPool]:
 def _session(pool: KernelPool, kernel_name: str) -> Iterator[KernelSession]:
     manager, client = pool.take(kernel_name)
     try:
-        yield KernelSession(client, kernel_name)
+        session = KernelSession(client, kernel_name)
+        # As a user of a kernel started without the Jupyter server does (the
+        # package installs no kernel config that would load it).
+        assert session.stdout("%load_ext jupyter_bgjobs") == ""
+        yield session
     finally:
         stop(manager, client)
 
 
 @pytest.fixture(params=KERNELS)
 def kernel(request: pytest.FixtureRequest, kernel_pool: KernelPool) -> Iterator[KernelSession]:
-    """A fresh IPython kernel (which loads jupyter_bgjobs by itself), on each ipykernel."""
+    """A fresh IPython kernel with jupyter_bgjobs loaded (``%load_ext``), on each ipykernel."""
     yield from _session(kernel_pool, request.param)
 
 
 @pytest.fixture(scope="module", params=KERNELS)
 def module_kernel(request: pytest.FixtureRequest, kernel_pool: KernelPool) -> Iterator[KernelSession]:
-    """One kernel per ipykernel for a whole module, for tests that do not depend on job numbers."""
+    """One kernel per ipykernel for a whole module (jupyter_bgjobs loaded), for tests not tied to job numbers."""
     yield from _session(kernel_pool, request.param)
 
 

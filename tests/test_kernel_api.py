@@ -7,7 +7,7 @@ import re
 from .kernel_session import KernelSession
 
 
-def test_extension_is_loaded_automatically_and_once(kernel: KernelSession) -> None:
+def test_extension_loads_once(kernel: KernelSession) -> None:
     assert kernel.value("type(jobs).__name__") == "JobManager"
     kernel.stdout("import sys\nfirst = jobs\n%load_ext jupyter_bgjobs")
     assert kernel.value("jobs is first") is True

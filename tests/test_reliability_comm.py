@@ -248,7 +248,7 @@ Kernels = dict[tuple[str, str], tuple[KernelManager, BlockingKernelClient]]
 
 @pytest.fixture(scope="module")
 def kernels() -> Iterator[Kernels]:
-    """One kernel per (ipykernel, route), all launched at once (a start takes seconds)."""
+    """One kernel per (ipykernel, route), all launched at once (a start takes seconds), jupyter_bgjobs loaded."""
     launched: Kernels = {}
     try:
         for name, route in ROUTES:
@@ -258,6 +258,8 @@ def kernels() -> Iterator[Kernels]:
         for _, client in launched.values():
             client.start_channels()
             client.wait_for_ready(timeout=120)
+            reply = client.execute_interactive("%load_ext jupyter_bgjobs", timeout=60, allow_stdin=False)
+            assert reply["content"]["status"] == "ok", reply["content"]
         yield launched
     finally:
         for manager, client in launched.values():

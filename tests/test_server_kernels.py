@@ -62,3 +62,28 @@ async def test_the_relay_loads_the_kernel_extension_where_it_is_importable_but_n
         assert (job["name"], job["result_repr"], job["paths"]) == ("loaded", "'yes'", ["late.ipynb"])
     finally:
         tab.close()
+
+
+@pytest.mark.parametrize("kernel_name", ["python3", "python3-ipk6"])
+async def test_the_server_loads_the_kernel_extension_into_every_kernel_it_starts(
+    kernel_name: str, jp_fetch: Fetch, jp_serverapp: Any
+) -> None:
+    # Nothing in the kernel's environment loads it (the package ships no
+    # IPython kernel config): the relay does, on ipykernel 7 and 6 alike.
+    api = Api(jp_fetch)
+    kernel_id = await start_kernel(jp_fetch, "fresh.ipynb", kernel_name)
+    kernel = await api.wait_for_kernel(kernel_id, "ready")
+    assert kernel["reason"] == ""
+    tab = KernelTab(jp_serverapp, kernel_id)
+    try:
+        shell = "get_ipython()"
+        assert await tab.value(
+            f"[type(jobs).__name__, 'job' in {shell}.magics_manager.magics['line'],"
+            f" 'jupyter_bgjobs' in {shell}.extension_manager.loaded,"
+            f" 'jupyter_bgjobs' in str({shell}.config)]"
+        ) == ["JobManager", True, False, False]
+        await tab.run("%job -n first 6 * 7")
+        (job,) = await api.wait_for_jobs(lambda jobs: [job["status"] for job in jobs] == ["finished"])
+        assert (job["name"], job["result_repr"], job["kernel_id"]) == ("first", "42", kernel_id)
+    finally:
+        tab.close()
