@@ -73,7 +73,7 @@ def test_new_takes_what_background_job_manager_takes(kernel: KernelSession) -> N
         "a + b",
         "add(1, 1)",
     ]
-    assert kernel.value("started[6].name, started[6]._thread.daemon, started[0]._thread.daemon") == [
+    assert kernel.value("started[6].name, started[6].daemon, started[0].daemon") == [
         "named",
         False,
         True,

@@ -62,6 +62,10 @@ def test_a_job_is_thread_like_and_reads_as_ipython_s(kernel: KernelSession) -> N
     ]
     # The project's own states stay what they are.
     assert kernel.value("[j.status for j in ours]") == ["finished", "failed", "finished", "finished"]
+    # A job started twice refuses, as a thread does, and stays as it was.
+    reply, _ = kernel.stderr_and_errors("ours[0].start()")
+    assert (reply["ename"], reply["evalue"]) == ("RuntimeError", "threads can only be started once")
+    assert kernel.value("ours[0].status, ours[0].result") == ["finished", 3]
 
 
 def test_a_job_object_is_taken_wherever_a_number_is(kernel: KernelSession) -> None:

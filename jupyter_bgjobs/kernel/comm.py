@@ -231,8 +231,7 @@ class ControlChannel(Channel):
 
     def _op_kill(self, uid: str) -> dict[str, Any]:
         job = self._manager.get(uid)
-        if not job._request_kill():
-            raise JobStateError(f"job {job.number} is not running (it is {job.status})")
+        self._manager.kill(job, wait=None)
         return {"job": job.to_wire()}
 
     def _op_kill_all(self, group: str | None) -> dict[str, Any]:

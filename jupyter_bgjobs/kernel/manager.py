@@ -28,7 +28,7 @@ JobList = list[Job]  # `list` is also a method name of JobManager
 
 
 def _chunk_call(group: JobGroup, chunk: list[int], number: int) -> Callable[[], Any]:
-    return lambda: group._run_chunk(chunk)
+    return lambda: group.run_chunk(chunk)
 
 
 class JobManager:
@@ -98,7 +98,7 @@ class JobManager:
     ) -> Job:
         """Evaluate ``expr`` in ``namespace`` in a new job; a syntax error raises at once.
 
-        With ``start=False`` the caller starts it (``job._start()``), e.g. after
+        With ``start=False`` the caller starts it (``job.start()``), e.g. after
         announcing it, so that the announcement comes before the job's output.
         """
         expr = expr.strip()
@@ -168,7 +168,7 @@ class JobManager:
             group.jobs.append(job)
         # Started once the group is whole: its status and wait() see every job.
         for job in group.jobs:
-            job._start()
+            job.start()
         return group
 
     def group(self, name: str) -> JobGroup:
@@ -197,9 +197,10 @@ class JobManager:
             call = make_call(number)  # a SyntaxError here starts nothing, uses no number
             self._next_number += 1
             job = Job(
-                self,
                 number,
                 call,
+                feed=self._feed,
+                reaper=self._reaper,
                 code=code,
                 kind=kind,
                 name=name,
@@ -210,9 +211,9 @@ class JobManager:
             )
             self._jobs[number] = job
             self._by_uid[job.uid] = job
-        self._changed(job)
+        self._feed.changed(job)
         if start:
-            job._start()
+            job.start()
         return job
 
     # --- finding jobs ---------------------------------------------------------
@@ -312,8 +313,7 @@ class JobManager:
             jobs = self.kill_all()
         else:
             job = self.resolve(target)
-            if not job._request_kill():
-                raise JobStateError(f"job {job.number} is not running (it is {job.status})")
+            job.killer.require()
             jobs = [job]
         for job in jobs:
             if wait:
@@ -322,7 +322,7 @@ class JobManager:
 
     def kill_all(self, group: str | None = None) -> JobList:
         """Ask every running job (of ``group``, if given) to die; the ones asked."""
-        return [job for job in self.running if (group is None or job.group == group) and job._request_kill()]
+        return [job for job in self.running if (group is None or job.group == group) and job.killer.request()]
 
     def remove(self, target: Job | int | str) -> None:
         """Forget an ended job."""
@@ -359,12 +359,6 @@ class JobManager:
 
     def remove_listener(self, listener: Listener) -> None:
         self._feed.remove_listener(listener)
-
-    def _changed(self, job: Job) -> None:
-        self._feed.changed(job)
-
-    def _watch_kill(self, job: Job) -> None:
-        self._reaper.watch(job)
 
     def __repr__(self) -> str:
         return f"<JobManager: {len(self.running)} running, {len(self.completed)} finished, {len(self.dead)} dead>"
