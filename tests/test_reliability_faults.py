@@ -22,12 +22,8 @@ where it survived, and a job started after the fault must be tracked.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -36,12 +32,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jupyter_client.asynchronous.client import AsyncKernelClient
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 from jupyter_bgjobs import protocol
 
 from .server_helpers import Api, Fetch, KernelTab, check_against_openapi, start_kernel
+from .server_process import ServerProcess
 
 # What stays the same, whatever happens to a job.
 IDENTITY = ("uid", "kernel_id", "number", "name", "code", "kind", "group", "created", "started", "paths")
@@ -183,7 +178,7 @@ async def new_tab(api: Api, serverapp: Any, kernel_id: str) -> KernelTab:
 
 @pytest.mark.timeout(400)
 async def test_every_job_is_accounted_for_after_each_fault(
-    jp_fetch: Fetch, jp_serverapp: Any, history_file: Path, tmp_path: Path
+    jp_fetch: Fetch, jp_serverapp: Any, history_file: Path
 ) -> None:
     began = time.monotonic()
     api = Api(jp_fetch)
@@ -263,15 +258,21 @@ async def test_every_job_is_accounted_for_after_each_fault(
     (app,) = jp_serverapp.extension_manager.extension_apps["jupyter_bgjobs"]
     await app.stop_extension()
     ledger.lose(kernels["c"], "the server stopped before the job ended")
-    second = SecondServer(tmp_path, history_file)
+    second = ServerProcess(args=[f"--BgJobsApp.history_file={history_file}"], start_timeout=SETTLE)
     await second.start()
+
+    async def second_jobs() -> dict[str, Any]:
+        page: dict[str, Any] = await second.json("GET", "jupyter-bgjobs/jobs", params={"limit": "1000"})
+        check_against_openapi("GET", "jobs", 200, page)
+        return page
+
     try:
-        await settle(second.jobs, ledger, "server restart on the same history")
+        await settle(second_jobs, ledger, "server restart on the same history")
         kernel_id = await second.start_session("fresh.ipynb")
-        client = await second.kernel_client(kernel_id)
+        client = await second.kernel_client(kernel_id, timeout=SETTLE)
         try:
             await client.execute_interactive("%job -n fresh 'new server'", timeout=60, output_hook=lambda msg: None)
-            fresh = await wait_named(second.jobs, "fresh", "finished")
+            fresh = await wait_named(second_jobs, "fresh", "finished")
         finally:
             client.stop_channels()
         assert (fresh["kernel_id"], fresh["result_repr"], fresh["paths"]) == (
@@ -280,7 +281,7 @@ async def test_every_job_is_accounted_for_after_each_fault(
             ["fresh.ipynb"],
         )
         ledger.add(fresh)
-        ledger.account(await second.jobs())
+        ledger.account(await second_jobs())
     finally:
         await second.stop()
 
@@ -290,74 +291,3 @@ async def test_every_job_is_accounted_for_after_each_fault(
         f" {len(ledger.known)} jobs accounted for ({dict(sorted(statuses.items()))}),"
         f" {ledger.checks} job checks, in {time.monotonic() - began:.0f} s"
     )
-
-
-class SecondServer:
-    """A Jupyter server in a subprocess on the history file of the first one."""
-
-    def __init__(self, tmp_path: Path, history_file: Path) -> None:
-        self.token = "second-server"
-        self.runtime = tmp_path / "second-runtime"
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
-        self._args = [
-            sys.executable,
-            "-m",
-            "jupyter_server",
-            "--no-browser",
-            "--allow-root",
-            f"--port={self.port}",
-            "--ip=127.0.0.1",
-            f"--IdentityProvider.token={self.token}",
-            f"--ServerApp.root_dir={tmp_path}",
-            f"--BgJobsApp.history_file={history_file}",
-        ]
-        self._env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(self.runtime)}
-        self._process: asyncio.subprocess.Process | None = None
-        self._http = AsyncHTTPClient()
-
-    async def start(self) -> None:
-        self._process = await asyncio.create_subprocess_exec(
-            *self._args, env=self._env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + SETTLE
-        while True:
-            try:
-                await self.json("GET", "jupyter-bgjobs/jobs")
-                return
-            except (ConnectionError, HTTPClientError, OSError):
-                assert time.monotonic() < deadline, "the second server did not answer"
-                assert self._process.returncode is None, "the second server exited"
-                await asyncio.sleep(0.2)
-
-    async def stop(self) -> None:
-        if self._process is not None and self._process.returncode is None:
-            self._process.terminate()  # it shuts its kernels down
-            await asyncio.wait_for(self._process.wait(), 60)
-
-    async def json(self, method: str, path: str, body: Any = None) -> Any:
-        request = HTTPRequest(
-            f"http://127.0.0.1:{self.port}/{path}",
-            method=method,
-            headers={"Authorization": f"token {self.token}"},
-            body=None if body is None else json.dumps(body),
-            request_timeout=60,
-        )
-        return json.loads((await self._http.fetch(request)).body)
-
-    async def jobs(self) -> dict[str, Any]:
-        page: dict[str, Any] = await self.json("GET", "jupyter-bgjobs/jobs?limit=1000")
-        check_against_openapi("GET", "jobs", 200, page)
-        return page
-
-    async def start_session(self, path: str) -> str:
-        body = {"path": path, "name": path, "type": "notebook", "kernel": {"name": "python3"}}
-        return str((await self.json("POST", "api/sessions", body))["kernel"]["id"])
-
-    async def kernel_client(self, kernel_id: str) -> AsyncKernelClient:
-        client = AsyncKernelClient()
-        client.load_connection_file(str(self.runtime / f"kernel-{kernel_id}.json"))
-        client.start_channels(hb=False)
-        await client.wait_for_ready(timeout=SETTLE)
-        return client
