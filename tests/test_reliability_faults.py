@@ -35,7 +35,7 @@ import pytest
 
 from jupyter_bgjobs import protocol
 
-from .server_helpers import Api, Fetch, KernelTab, check_against_openapi, start_kernel
+from .server_helpers import Api, Fetch, KernelTab, Notebooks, check_against_openapi, start_kernel
 from .server_process import ServerProcess
 
 # What stays the same, whatever happens to a job.
@@ -171,17 +171,16 @@ async def track_new(get_jobs: GetJobs, tab: KernelTab, name: str, ledger: Ledger
     ledger.add(job)
 
 
-async def new_tab(api: Api, serverapp: Any, kernel_id: str) -> KernelTab:
+async def new_tab(api: Api, notebooks: Notebooks, kernel_id: str) -> KernelTab:
     await api.wait_for_kernel(kernel_id, timeout=SETTLE)
-    return KernelTab(serverapp, kernel_id)
+    return notebooks.tab(kernel_id)
 
 
 @pytest.mark.timeout(400)
 async def test_every_job_is_accounted_for_after_each_fault(
-    jp_fetch: Fetch, jp_serverapp: Any, history_file: Path
+    jp_fetch: Fetch, jp_serverapp: Any, history_file: Path, api: Api, notebooks: Notebooks
 ) -> None:
     began = time.monotonic()
-    api = Api(jp_fetch)
     ledger = Ledger()
 
     async def get_jobs() -> dict[str, Any]:
@@ -193,65 +192,62 @@ async def test_every_job_is_accounted_for_after_each_fault(
         "b": await start_kernel(jp_fetch, "b.ipynb", name="python3-ipk6"),
         "c": await start_kernel(jp_fetch, "c.ipynb"),
     }
-    tabs = {tag: await new_tab(api, jp_serverapp, kernel_id) for tag, kernel_id in kernels.items()}
+    tabs = {tag: await new_tab(api, notebooks, kernel_id) for tag, kernel_id in kernels.items()}
     hub = jp_serverapp.web_app.settings["bgjobs_hub"]
-    try:
-        for tag, tab in tabs.items():
-            await populate(api, get_jobs, tab, tag, ledger)
-        await settle(get_jobs, ledger)
+    for tag, tab in tabs.items():
+        await populate(api, get_jobs, tab, tag, ledger)
+    await settle(get_jobs, ledger)
 
-        # 1. SIGKILL of a kernel's process: its running jobs are lost, it comes back.
-        os.kill(await tabs["a"].value("__import__('os').getpid()"), signal.SIGKILL)
-        ledger.lose(kernels["a"], "the kernel died")
-        await settle(get_jobs, ledger, "SIGKILL of kernel a")
-        tabs["a"].close()
-        tabs["a"] = await new_tab(api, jp_serverapp, kernels["a"])
-        await track_new(get_jobs, tabs["a"], "a-after-sigkill", ledger)
+    # 1. SIGKILL of a kernel's process: its running jobs are lost, it comes back.
+    os.kill(await tabs["a"].value("__import__('os').getpid()"), signal.SIGKILL)
+    ledger.lose(kernels["a"], "the kernel died")
+    await settle(get_jobs, ledger, "SIGKILL of kernel a")
+    tabs["a"].close()
+    tabs["a"] = await new_tab(api, notebooks, kernels["a"])
+    await track_new(get_jobs, tabs["a"], "a-after-sigkill", ledger)
 
-        # 2. A restart through the REST API.
-        await jp_fetch("api", "kernels", kernels["b"], "restart", method="POST", body="")
-        ledger.lose(kernels["b"], "the kernel was restarted")
-        await settle(get_jobs, ledger, "REST restart of kernel b")
-        tabs["b"].close()
-        tabs["b"] = await new_tab(api, jp_serverapp, kernels["b"])
-        await track_new(get_jobs, tabs["b"], "b-after-restart", ledger)
+    # 2. A restart through the REST API.
+    await jp_fetch("api", "kernels", kernels["b"], "restart", method="POST", body="")
+    ledger.lose(kernels["b"], "the kernel was restarted")
+    await settle(get_jobs, ledger, "REST restart of kernel b")
+    tabs["b"].close()
+    tabs["b"] = await new_tab(api, notebooks, kernels["b"])
+    await track_new(get_jobs, tabs["b"], "b-after-restart", ledger)
 
-        # 3. The relay's connection to a live kernel breaks: there is no public
-        # way to break a ZeroMQ connection, so its channels are closed under it.
-        # A job started meanwhile must be listed once the relay is back.
-        dropped = hub.relays[kernels["c"]]
-        dropped._client.stop_channels()
-        await tabs["c"].run("%job -n c-during-drop 'during'.upper()")
-        job = await wait_named(get_jobs, "c-during-drop", "finished")
-        assert hub.relays[kernels["c"]] is not dropped
-        assert job["result_repr"] == "'DURING'"
-        ledger.add(job)
-        await settle(get_jobs, ledger, "relay channels to kernel c closed")
-        await track_new(get_jobs, tabs["c"], "c-after-drop", ledger)
-        assert (await api.wait_for_kernel(kernels["c"]))["counts"] == {"running": 1, "finished": 3, "dead": 2}
+    # 3. The relay's connection to a live kernel breaks: there is no public
+    # way to break a ZeroMQ connection, so its channels are closed under it.
+    # A job started meanwhile must be listed once the relay is back.
+    dropped = hub.relays[kernels["c"]]
+    dropped._client.stop_channels()
+    await tabs["c"].run("%job -n c-during-drop 'during'.upper()")
+    job = await wait_named(get_jobs, "c-during-drop", "finished")
+    assert hub.relays[kernels["c"]] is not dropped
+    assert job["result_repr"] == "'DURING'"
+    ledger.add(job)
+    await settle(get_jobs, ledger, "relay channels to kernel c closed")
+    await track_new(get_jobs, tabs["c"], "c-after-drop", ledger)
+    assert (await api.wait_for_kernel(kernels["c"]))["counts"] == {"running": 1, "finished": 3, "dead": 2}
 
-        # 4. The kernel closes the relay's events comm: the relay opens another.
-        await tabs["c"].run(
-            "for _comm in [c for c in get_ipython().kernel.comm_manager.comms.values()"
-            f" if c.target_name == {protocol.EVENTS_TARGET!r}]: _comm.close()"
-        )
-        await track_new(get_jobs, tabs["c"], "c-after-comm-close", ledger)
-        events_comms = (
-            "[c.target_name for c in get_ipython().kernel.comm_manager.comms.values()"
-            " if c.target_name.startswith('jupyter_bgjobs')]"
-        )
-        assert sorted(await tabs["c"].value(events_comms)) == [protocol.CONTROL_TARGET, protocol.EVENTS_TARGET]
-        await settle(get_jobs, ledger, "events comm of kernel c closed by the kernel")
-        sleeper = ledger.named("c-sleeper")
-        assert (await api.call("POST", "jobs/{uid}/kill", expect=202, uid=sleeper["uid"])).body["kill_requested"]
-        ledger.expected[sleeper["uid"]] = "killed"
-        ledger.known[sleeper["uid"]] = await wait_named(get_jobs, "c-sleeper", "killed")
-        await tabs["c"].run("%job -n c-sleeper-2 time.sleep(600)")
-        ledger.add(await wait_named(get_jobs, "c-sleeper-2", "running"))
-        await settle(get_jobs, ledger)
-    finally:
-        for tab in tabs.values():
-            tab.close()
+    # 4. The kernel closes the relay's events comm: the relay opens another.
+    await tabs["c"].run(
+        "for _comm in [c for c in get_ipython().kernel.comm_manager.comms.values()"
+        f" if c.target_name == {protocol.EVENTS_TARGET!r}]: _comm.close()"
+    )
+    await track_new(get_jobs, tabs["c"], "c-after-comm-close", ledger)
+    events_comms = (
+        "[c.target_name for c in get_ipython().kernel.comm_manager.comms.values()"
+        " if c.target_name.startswith('jupyter_bgjobs')]"
+    )
+    assert sorted(await tabs["c"].value(events_comms)) == [protocol.CONTROL_TARGET, protocol.EVENTS_TARGET]
+    await settle(get_jobs, ledger, "events comm of kernel c closed by the kernel")
+    sleeper = ledger.named("c-sleeper")
+    assert (await api.call("POST", "jobs/{uid}/kill", expect=202, uid=sleeper["uid"])).body["kill_requested"]
+    ledger.expected[sleeper["uid"]] = "killed"
+    ledger.known[sleeper["uid"]] = await wait_named(get_jobs, "c-sleeper", "killed")
+    await tabs["c"].run("%job -n c-sleeper-2 time.sleep(600)")
+    ledger.add(await wait_named(get_jobs, "c-sleeper-2", "running"))
+    await settle(get_jobs, ledger)
+    notebooks.close()  # the tabs close before the server's extension stops
 
     # 5. The server stops (its extension first, as at a shutdown); a new
     # server on the same history lists every job, the running ones lost.

@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 
 from jupyter_bgjobs import protocol
 
-from .server_helpers import OPENAPI, Api, Fetch, KernelTab, check_against_openapi, start_kernel
+from .server_helpers import OPENAPI, Api, Notebooks, check_against_openapi
 
 CASES = 40
 VERBS = ("get", "post", "put", "patch", "delete")
@@ -214,11 +214,9 @@ def cases(template: str, verb: str, operation: dict[str, Any], world: World) -> 
     return st.builds(Case, st.fixed_dictionaries(in_path).map(concrete), query, bodies)
 
 
-async def make_world(jp_fetch: Fetch, serverapp: Any) -> tuple[World, KernelTab]:
+async def make_world(api: Api, notebooks: Notebooks) -> World:
     """A kernel whose jobs have finished, failed and still run (one a map group)."""
-    api = Api(jp_fetch)
-    kernel_id = await start_kernel(jp_fetch, "fuzz.ipynb")
-    tab = KernelTab(serverapp, kernel_id)
+    kernel_id, tab = await notebooks.open("fuzz.ipynb")
     await tab.run("import time, jupyter_bgjobs")
     await tab.run("%job -n answer 6*7")
     await tab.run("%job -n broken 1/0")
@@ -238,7 +236,7 @@ async def make_world(jp_fetch: Fetch, serverapp: Any) -> tuple[World, KernelTab]
     first = await api.get("jobs", limit="2")
     second = await api.get("jobs", limit="2", cursor=first["next_cursor"])
     world = World(kernel_id, [job["uid"] for job in jobs], [first["next_cursor"], second["next_cursor"]])
-    return world, tab
+    return world
 
 
 Send = Callable[[str, Case], Any]
@@ -275,9 +273,9 @@ def fuzz_operation(template: str, verb: str, operation: dict[str, Any], world: W
 
 
 async def test_every_route_and_verb_of_the_document_survives_fuzzing(
-    jp_fetch: Fetch, jp_serverapp: Any, http_server_client: Any, jp_base_url: str, jp_auth_header: dict[str, str]
+    http_server_client: Any, jp_base_url: str, jp_auth_header: dict[str, str], api: Api, notebooks: Notebooks
 ) -> None:
-    world, tab = await make_world(jp_fetch, jp_serverapp)
+    world = await make_world(api, notebooks)
     loop = asyncio.get_running_loop()
 
     def send(method: str, case: Case) -> Any:
@@ -301,15 +299,12 @@ async def test_every_route_and_verb_of_the_document_survives_fuzzing(
 
         return asyncio.run_coroutine_threadsafe(fetch(), loop).result(timeout=90)
 
-    try:
-        statuses: dict[str, list[int]] = {}
-        started = time.monotonic()
-        for template, verb, operation in OPERATIONS:
-            seen = await loop.run_in_executor(None, fuzz_operation, template, verb, operation, world, send)
-            statuses[f"{verb.upper()} {template}"] = seen
-        elapsed = time.monotonic() - started
-    finally:
-        tab.close()
+    statuses: dict[str, list[int]] = {}
+    started = time.monotonic()
+    for template, verb, operation in OPERATIONS:
+        seen = await loop.run_in_executor(None, fuzz_operation, template, verb, operation, world, send)
+        statuses[f"{verb.upper()} {template}"] = seen
+    elapsed = time.monotonic() - started
 
     # Every operation of the document was fuzzed, each with its bounded number of cases...
     assert set(statuses) == {f"{verb.upper()} {template}" for template, verb, _ in OPERATIONS}

@@ -18,7 +18,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from jupyter_bgjobs.server.history import History
 from jupyter_bgjobs.server.store import JobStore, Query
 
-from .server_helpers import Api, Fetch, KernelTab, check_against_openapi, start_kernel
+from .server_helpers import Api, Notebooks, check_against_openapi
 
 
 @pytest.fixture
@@ -50,20 +50,16 @@ def free_port() -> int:
 
 
 async def test_a_new_server_on_the_same_file_lists_the_history(
-    jp_fetch: Fetch, jp_serverapp: Any, history_file: Path, tmp_path: Path
+    jp_serverapp: Any, history_file: Path, tmp_path: Path, api: Api, notebooks: Notebooks
 ) -> None:
-    api = Api(jp_fetch)
-    kernel_id = await start_kernel(jp_fetch, "kept.ipynb")
-    tab = KernelTab(jp_serverapp, kernel_id)
-    try:
-        await tab.run("import time")
-        await tab.run("%job -n done 6*7")
-        await tab.run("%job -n broken 1/0")
-        await tab.run("%job -n sleeper time.sleep(60)")
-        settled = {"done": "finished", "broken": "failed", "sleeper": "running"}
-        before = await api.wait_for_jobs(lambda jobs: {job["name"]: job["status"] for job in jobs} == settled)
-    finally:
-        tab.close()
+    _, tab = await notebooks.open("kept.ipynb")
+    await tab.run("import time")
+    await tab.run("%job -n done 6*7")
+    await tab.run("%job -n broken 1/0")
+    await tab.run("%job -n sleeper time.sleep(60)")
+    settled = {"done": "finished", "broken": "failed", "sleeper": "running"}
+    before = await api.wait_for_jobs(lambda jobs: {job["name"]: job["status"] for job in jobs} == settled)
+    tab.close()
     # Stop the extension as a server shutdown does (it stops before the kernels).
     (app,) = jp_serverapp.extension_manager.extension_apps["jupyter_bgjobs"]
     await app.stop_extension()
