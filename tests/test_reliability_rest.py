@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -272,9 +273,32 @@ def fuzz_operation(template: str, verb: str, operation: dict[str, Any], world: W
     return seen
 
 
+# What each operation must reach besides its errors: the success paths, not only the refusals.
+SUCCESSES = {
+    "GET /jupyter-bgjobs/jobs": [200],
+    "GET /jupyter-bgjobs/jobs/{uid}": [200],
+    "GET /jupyter-bgjobs/kernels": [200],
+    "POST /jupyter-bgjobs/jobs/{uid}/kill": [202],
+    "POST /jupyter-bgjobs/kernels/{kernel_id}/kill": [202],
+    "DELETE /jupyter-bgjobs/jobs/{uid}": [204],
+}
+
+
+def test_the_fuzzing_covers_every_operation_of_the_document() -> None:
+    assert sorted(f"{verb.upper()} {template}" for template, verb, _ in OPERATIONS) == sorted(SUCCESSES)
+
+
 async def test_every_route_and_verb_of_the_document_survives_fuzzing(
-    http_server_client: Any, jp_base_url: str, jp_auth_header: dict[str, str], api: Api, notebooks: Notebooks
+    http_server_client: Any,
+    jp_base_url: str,
+    jp_auth_header: dict[str, str],
+    api: Api,
+    notebooks: Notebooks,
+    subtests: pytest.Subtests,
 ) -> None:
+    # One world (a kernel and its jobs) serves every operation, in order: reads,
+    # then kills, then removals. Each operation is a subtest of its own name, so a
+    # failure says which operation broke which property.
     world = await make_world(api, notebooks)
     loop = asyncio.get_running_loop()
 
@@ -302,24 +326,17 @@ async def test_every_route_and_verb_of_the_document_survives_fuzzing(
     statuses: dict[str, list[int]] = {}
     started = time.monotonic()
     for template, verb, operation in OPERATIONS:
-        seen = await loop.run_in_executor(None, fuzz_operation, template, verb, operation, world, send)
-        statuses[f"{verb.upper()} {template}"] = seen
+        name = f"{verb.upper()} {template}"
+        with subtests.test(f"{name}: never 5xx, errors as JSON, statuses and bodies as documented"):
+            seen = await loop.run_in_executor(None, fuzz_operation, template, verb, operation, world, send)
+            statuses[name] = seen
+        with subtests.test(f"{name}: a bounded number of cases, its success paths reached"):
+            seen = statuses.get(name, [])
+            # (Hypothesis may stop short of max_examples when it runs out of distinct cases.)
+            assert CASES // 2 <= len(seen) <= CASES, len(seen)
+            assert sorted({code for code in seen if code < 300}) == SUCCESSES[name], seen
     elapsed = time.monotonic() - started
 
-    # Every operation of the document was fuzzed, each with its bounded number of cases...
-    assert set(statuses) == {f"{verb.upper()} {template}" for template, verb, _ in OPERATIONS}
-    # (Hypothesis may stop short of max_examples when it runs out of distinct cases.)
-    assert all(CASES // 2 <= len(seen) <= CASES for seen in statuses.values()), {
-        op: len(seen) for op, seen in statuses.items()
-    }
-    # ...and the success paths were reached, not only the errors.
-    successes = {op: sorted({code for code in seen if code < 300}) for op, seen in statuses.items()}
-    assert successes == {
-        "GET /jupyter-bgjobs/jobs": [200],
-        "GET /jupyter-bgjobs/jobs/{uid}": [200],
-        "GET /jupyter-bgjobs/kernels": [200],
-        "POST /jupyter-bgjobs/jobs/{uid}/kill": [202],
-        "POST /jupyter-bgjobs/kernels/{kernel_id}/kill": [202],
-        "DELETE /jupyter-bgjobs/jobs/{uid}": [204],
-    }, statuses
+    # Every operation of the document was fuzzed.
+    assert set(statuses) == set(SUCCESSES)
     print(f"fuzzed {len(statuses)} operations x {CASES} cases in {elapsed:.1f} s")
