@@ -178,8 +178,16 @@ async def new_tab(api: Api, notebooks: Notebooks, kernel_id: str) -> KernelTab:
 
 @pytest.mark.timeout(400)
 async def test_every_job_is_accounted_for_after_each_fault(
-    jp_fetch: Fetch, jp_serverapp: Any, history_file: Path, api: Api, notebooks: Notebooks
+    jp_fetch: Fetch,
+    jp_serverapp: Any,
+    history_file: Path,
+    api: Api,
+    notebooks: Notebooks,
+    subtests: pytest.Subtests,
 ) -> None:
+    # The faults come one after the other on the same kernels and ledger (a
+    # fault must leave the other kernels' jobs as they were): each is a
+    # subtest named for what must hold after it.
     began = time.monotonic()
     ledger = Ledger()
 
@@ -199,87 +207,92 @@ async def test_every_job_is_accounted_for_after_each_fault(
     await settle(get_jobs, ledger)
 
     # 1. SIGKILL of a kernel's process: its running jobs are lost, it comes back.
-    os.kill(await tabs["a"].value("__import__('os').getpid()"), signal.SIGKILL)
-    ledger.lose(kernels["a"], "the kernel died")
-    await settle(get_jobs, ledger, "SIGKILL of kernel a")
-    tabs["a"].close()
-    tabs["a"] = await new_tab(api, notebooks, kernels["a"])
-    await track_new(get_jobs, tabs["a"], "a-after-sigkill", ledger)
+    with subtests.test("SIGKILL of kernel a: its running jobs lost, the other jobs unchanged, a new job tracked"):
+        os.kill(await tabs["a"].value("__import__('os').getpid()"), signal.SIGKILL)
+        ledger.lose(kernels["a"], "the kernel died")
+        await settle(get_jobs, ledger, "SIGKILL of kernel a")
+        tabs["a"].close()
+        tabs["a"] = await new_tab(api, notebooks, kernels["a"])
+        await track_new(get_jobs, tabs["a"], "a-after-sigkill", ledger)
 
     # 2. A restart through the REST API.
-    await jp_fetch("api", "kernels", kernels["b"], "restart", method="POST", body="")
-    ledger.lose(kernels["b"], "the kernel was restarted")
-    await settle(get_jobs, ledger, "REST restart of kernel b")
-    tabs["b"].close()
-    tabs["b"] = await new_tab(api, notebooks, kernels["b"])
-    await track_new(get_jobs, tabs["b"], "b-after-restart", ledger)
+    with subtests.test("REST restart of kernel b: its running jobs lost, the other jobs unchanged, a new job tracked"):
+        await jp_fetch("api", "kernels", kernels["b"], "restart", method="POST", body="")
+        ledger.lose(kernels["b"], "the kernel was restarted")
+        await settle(get_jobs, ledger, "REST restart of kernel b")
+        tabs["b"].close()
+        tabs["b"] = await new_tab(api, notebooks, kernels["b"])
+        await track_new(get_jobs, tabs["b"], "b-after-restart", ledger)
 
     # 3. The relay's connection to a live kernel breaks: there is no public
     # way to break a ZeroMQ connection, so its channels are closed under it.
     # A job started meanwhile must be listed once the relay is back.
-    dropped = hub.relays[kernels["c"]]
-    dropped._client.stop_channels()
-    await tabs["c"].run("%job -n c-during-drop 'during'.upper()")
-    job = await wait_named(get_jobs, "c-during-drop", "finished")
-    assert hub.relays[kernels["c"]] is not dropped
-    assert job["result_repr"] == "'DURING'"
-    ledger.add(job)
-    await settle(get_jobs, ledger, "relay channels to kernel c closed")
-    await track_new(get_jobs, tabs["c"], "c-after-drop", ledger)
-    assert (await api.wait_for_kernel(kernels["c"]))["counts"] == {"running": 1, "finished": 3, "dead": 2}
+    with subtests.test("relay channels to kernel c closed: a job started meanwhile listed, nothing lost"):
+        dropped = hub.relays[kernels["c"]]
+        dropped._client.stop_channels()
+        await tabs["c"].run("%job -n c-during-drop 'during'.upper()")
+        job = await wait_named(get_jobs, "c-during-drop", "finished")
+        assert hub.relays[kernels["c"]] is not dropped
+        assert job["result_repr"] == "'DURING'"
+        ledger.add(job)
+        await settle(get_jobs, ledger, "relay channels to kernel c closed")
+        await track_new(get_jobs, tabs["c"], "c-after-drop", ledger)
+        assert (await api.wait_for_kernel(kernels["c"]))["counts"] == {"running": 1, "finished": 3, "dead": 2}
 
     # 4. The kernel closes the relay's events comm: the relay opens another.
-    await tabs["c"].run(
-        "for _comm in [c for c in get_ipython().kernel.comm_manager.comms.values()"
-        f" if c.target_name == {protocol.EVENTS_TARGET!r}]: _comm.close()"
-    )
-    await track_new(get_jobs, tabs["c"], "c-after-comm-close", ledger)
-    events_comms = (
-        "[c.target_name for c in get_ipython().kernel.comm_manager.comms.values()"
-        " if c.target_name.startswith('jupyter_bgjobs')]"
-    )
-    assert sorted(await tabs["c"].value(events_comms)) == [protocol.CONTROL_TARGET, protocol.EVENTS_TARGET]
-    await settle(get_jobs, ledger, "events comm of kernel c closed by the kernel")
-    sleeper = ledger.named("c-sleeper")
-    assert (await api.call("POST", "jobs/{uid}/kill", expect=202, uid=sleeper["uid"])).body["kill_requested"]
-    ledger.expected[sleeper["uid"]] = "killed"
-    ledger.known[sleeper["uid"]] = await wait_named(get_jobs, "c-sleeper", "killed")
-    await tabs["c"].run("%job -n c-sleeper-2 time.sleep(600)")
-    ledger.add(await wait_named(get_jobs, "c-sleeper-2", "running"))
-    await settle(get_jobs, ledger)
-    notebooks.close()  # the tabs close before the server's extension stops
+    with subtests.test("events comm closed by kernel c: the relay opens another, kills and new jobs still heard"):
+        await tabs["c"].run(
+            "for _comm in [c for c in get_ipython().kernel.comm_manager.comms.values()"
+            f" if c.target_name == {protocol.EVENTS_TARGET!r}]: _comm.close()"
+        )
+        await track_new(get_jobs, tabs["c"], "c-after-comm-close", ledger)
+        events_comms = (
+            "[c.target_name for c in get_ipython().kernel.comm_manager.comms.values()"
+            " if c.target_name.startswith('jupyter_bgjobs')]"
+        )
+        assert sorted(await tabs["c"].value(events_comms)) == [protocol.CONTROL_TARGET, protocol.EVENTS_TARGET]
+        await settle(get_jobs, ledger, "events comm of kernel c closed by the kernel")
+        sleeper = ledger.named("c-sleeper")
+        assert (await api.call("POST", "jobs/{uid}/kill", expect=202, uid=sleeper["uid"])).body["kill_requested"]
+        ledger.expected[sleeper["uid"]] = "killed"
+        ledger.known[sleeper["uid"]] = await wait_named(get_jobs, "c-sleeper", "killed")
+        await tabs["c"].run("%job -n c-sleeper-2 time.sleep(600)")
+        ledger.add(await wait_named(get_jobs, "c-sleeper-2", "running"))
+        await settle(get_jobs, ledger)
+        notebooks.close()  # the tabs close before the server's extension stops
 
     # 5. The server stops (its extension first, as at a shutdown); a new
     # server on the same history lists every job, the running ones lost.
-    (app,) = jp_serverapp.extension_manager.extension_apps["jupyter_bgjobs"]
-    await app.stop_extension()
-    ledger.lose(kernels["c"], "the server stopped before the job ended")
-    second = ServerProcess(args=[f"--BgJobsApp.history_file={history_file}"], start_timeout=SETTLE)
-    await second.start()
+    with subtests.test("server restart on the same history: each job listed once, running ones lost, new jobs tracked"):
+        (app,) = jp_serverapp.extension_manager.extension_apps["jupyter_bgjobs"]
+        await app.stop_extension()
+        ledger.lose(kernels["c"], "the server stopped before the job ended")
+        second = ServerProcess(args=[f"--BgJobsApp.history_file={history_file}"], start_timeout=SETTLE)
+        await second.start()
 
-    async def second_jobs() -> dict[str, Any]:
-        page: dict[str, Any] = await second.json("GET", "jupyter-bgjobs/jobs", params={"limit": "1000"})
-        check_against_openapi("GET", "jobs", 200, page)
-        return page
+        async def second_jobs() -> dict[str, Any]:
+            page: dict[str, Any] = await second.json("GET", "jupyter-bgjobs/jobs", params={"limit": "1000"})
+            check_against_openapi("GET", "jobs", 200, page)
+            return page
 
-    try:
-        await settle(second_jobs, ledger, "server restart on the same history")
-        kernel_id = await second.start_session("fresh.ipynb")
-        client = await second.kernel_client(kernel_id, timeout=SETTLE)
         try:
-            await client.execute_interactive("%job -n fresh 'new server'", timeout=60, output_hook=lambda msg: None)
-            fresh = await wait_named(second_jobs, "fresh", "finished")
+            await settle(second_jobs, ledger, "server restart on the same history")
+            kernel_id = await second.start_session("fresh.ipynb")
+            client = await second.kernel_client(kernel_id, timeout=SETTLE)
+            try:
+                await client.execute_interactive("%job -n fresh 'new server'", timeout=60, output_hook=lambda msg: None)
+                fresh = await wait_named(second_jobs, "fresh", "finished")
+            finally:
+                client.stop_channels()
+            assert (fresh["kernel_id"], fresh["result_repr"], fresh["paths"]) == (
+                kernel_id,
+                "'new server'",
+                ["fresh.ipynb"],
+            )
+            ledger.add(fresh)
+            ledger.account(await second_jobs())
         finally:
-            client.stop_channels()
-        assert (fresh["kernel_id"], fresh["result_repr"], fresh["paths"]) == (
-            kernel_id,
-            "'new server'",
-            ["fresh.ipynb"],
-        )
-        ledger.add(fresh)
-        ledger.account(await second_jobs())
-    finally:
-        await second.stop()
+            await second.stop()
 
     statuses = Counter(ledger.expected.values())
     print(
