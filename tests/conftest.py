@@ -12,6 +12,7 @@ from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
 from .kernel_session import KernelSession
+from .server_helpers import Api, Fetch, Notebooks
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -118,6 +119,20 @@ def server_kernelspecs(jp_kernel_dir: Path) -> None:
 @pytest.fixture
 def jp_server_config(server_kernelspecs: None) -> dict[str, Any]:
     return {"ServerApp": {"jpserver_extensions": {"jupyter_bgjobs": True}}}
+
+
+@pytest.fixture
+def api(jp_fetch: Fetch) -> Api:
+    """The extension's REST API of the test server, every answer checked against the OpenAPI document."""
+    return Api(jp_fetch)
+
+
+@pytest.fixture
+def notebooks(jp_fetch: Fetch, jp_serverapp: Any) -> Iterator[Notebooks]:
+    """Opens notebooks on the test server (``await notebooks.open(path)``); their tabs close at the end."""
+    opened = Notebooks(jp_fetch, jp_serverapp)
+    yield opened
+    opened.close()
 
 
 @pytest.fixture(scope="session")
