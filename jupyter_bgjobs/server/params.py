@@ -25,6 +25,12 @@ _STATUS = re.compile(STATUS_PATTERN)
 LIMIT_PATTERN = r"^[0-9]+$"
 _LIMIT = re.compile(LIMIT_PATTERN)
 
+
+def or_empty(pattern: str) -> str:
+    """An anchored pattern that also matches "" (an empty query parameter counts as absent)."""
+    return f"^(?:{pattern.removeprefix('^').removesuffix('$')})?$"
+
+
 # The body of `POST kernels/{kernel_id}/kill`.
 KILL_BODY_FIELDS = ("group",)
 
