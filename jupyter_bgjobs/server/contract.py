@@ -87,9 +87,38 @@ def _query_parameters() -> dict[str, dict[str, Any]]:
     }
 
 
+# The credentials jupyter_server takes: its token, or a browser session's
+# cookie (with the XSRF header for POST and DELETE). Either will do, so no
+# one header is required (and a request with neither gets 403).
+SECURITY = [{"token": []}, {"session": [], "xsrf": []}]
+SECURITY_SCHEMES = {
+    "token": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "`token <the server's token>`.",
+    },
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "username-localhost-8888",
+        "description": "The login cookie of a browser session; its name carries the server's host and port "
+        "(`username-<host>-<port>`, dots and colons as dashes).",
+    },
+    "xsrf": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-XSRFToken",
+        "description": "With the session cookie, on POST and DELETE: the value of the `_xsrf` cookie.",
+    },
+}
+
+
 def sync_openapi(document: dict[str, Any]) -> dict[str, Any]:
     """``document`` with every derived part set from the definitions it states."""
     document = copy.deepcopy(document)
+    document["security"] = copy.deepcopy(SECURITY)
+    document["components"]["securitySchemes"] = copy.deepcopy(SECURITY_SCHEMES)
     schemas = document["components"]["schemas"]
     schemas["Job"] = job_component()
     schemas["KillRequest"]["properties"]["group"] = {

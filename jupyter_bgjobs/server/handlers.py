@@ -82,6 +82,22 @@ class BgJobsHandler(ExtensionHandlerMixin, APIHandler):
     def hub(self) -> RelayHub:
         return self.app.hub
 
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """APIHandler's JSON error; a 405 also says which methods the route takes (RFC 9110)."""
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
+        super().write_error(status_code, **kwargs)
+
+    @classmethod
+    def allowed_methods(cls) -> list[str]:
+        """The methods this route serves (``OPTIONS`` is APIHandler's, for CORS)."""
+        served = [
+            verb
+            for verb in ("GET", "POST", "DELETE")
+            if getattr(cls, verb.lower()) is not getattr(web.RequestHandler, verb.lower())
+        ]
+        return [*served, "OPTIONS"]
+
     def find_job(self, uid: str) -> dict[str, Any]:
         record = self.store.get(uid)
         if record is None:
