@@ -27,6 +27,13 @@ from typing import Any
 
 from . import record
 
+# Bounded, encodable text: protocol.wire_head and the others stay this module's names.
+from .text import clip as clip
+from .text import clip_head as clip_head
+from .text import encodable as encodable
+from .text import wire_head as wire_head
+from .text import wire_tail as wire_tail
+
 VERSION = 1
 
 EVENTS_TARGET = "jupyter_bgjobs.events"
@@ -101,47 +108,6 @@ class ProtocolError(ValueError):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-def clip(text: str, limit: int) -> str:
-    """Keep the end of ``text`` (the most recent part) within ``limit`` characters."""
-    if len(text) <= limit:
-        return text
-    return "\u2026" + text[-(limit - 1) :]
-
-
-def clip_head(text: str, limit: int) -> str:
-    """Keep the start of ``text`` within ``limit`` characters."""
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1] + "\u2026"
-
-
-def encodable(text: str) -> str:
-    """``text`` as UTF-8 can carry it: each lone surrogate becomes its escape, ``\\ud800``.
-
-    Python strings may hold lone surrogates (``"\\ud800"``, or bytes decoded
-    with ``surrogateescape``); jupyter_client's JSON packer refuses them, so
-    one such character would stop every message that carries its job. Text
-    that encodes pays one check; only text that does not is copied.
-    """
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
-
-
-def wire_head(text: str, limit: int) -> str:
-    """The start of ``text``, encodable, within ``limit`` characters (escapes are longer)."""
-    return clip_head(encodable(clip_head(text, limit)), limit)
-
-
-def wire_tail(text: str, limit: int) -> str:
-    """The end of ``text``, encodable, within ``limit`` characters."""
-    return clip(encodable(clip(text, limit)), limit)
 
 
 # --- comm_open data (both targets) --------------------------------------------

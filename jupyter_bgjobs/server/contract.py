@@ -90,7 +90,7 @@ def _query_parameters() -> dict[str, dict[str, Any]]:
 # The credentials jupyter_server takes: its token, or a browser session's
 # cookie (with the XSRF header for POST and DELETE). Either will do, so no
 # one header is required (and a request with neither gets 403).
-SECURITY = [{"token": []}, {"session": [], "xsrf": []}]
+SECURITY: list[dict[str, list[str]]] = [{"token": []}, {"session": [], "xsrf": []}]
 SECURITY_SCHEMES = {
     "token": {
         "type": "apiKey",
