@@ -47,7 +47,9 @@ from typing import Any
 from harness import ServerProcess, percentile, run
 from tornado.httpclient import HTTPClientError
 
-TERMINAL = ("finished", "failed", "killed", "lost")
+from jupyter_bgjobs import protocol
+
+TERMINAL = tuple(state for state in protocol.STATES if state not in protocol.ACTIVE_STATES)
 BAR_JOBS_P95 = 0.050
 
 
@@ -408,7 +410,7 @@ def report_round(number: int, result: Round, total: int) -> None:
     )
     print(
         f"    kernels' truth: {len(result.truth)} jobs, "
-        + ", ".join(f"{status} {counts[status]}" for status in ("finished", "failed", "killed", "running", "lost"))
+        + ", ".join(f"{status} {counts[status]}" for status in protocol.STATES)
     )
     print(
         f"    transitions lost: {lost}  (REST: {len(result.rest)} jobs, {wrong_rest} differ from the kernel,"

@@ -24,7 +24,7 @@ from jupyter_client.asynchronous.client import AsyncKernelClient
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
-EVENTS_SCHEMA = "https://events.jupyter-bgjobs.org/jobs/v1"  # the extension's events on the bus
+from jupyter_bgjobs.server.events import SCHEMA_ID as EVENTS_SCHEMA  # the extension's events on the bus
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

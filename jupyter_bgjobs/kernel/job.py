@@ -181,7 +181,7 @@ class Job(ThreadLike):
         output = self._output
         name, group, progress, where = self.name, self.group, self.progress, self.blocked_in
         if progress is not None and progress["desc"] is not None:
-            progress = {**progress, "desc": protocol.wire_head(progress["desc"], protocol.MAX_NAME)}
+            progress = {**progress, "desc": protocol.wire_head(progress["desc"], protocol.MAX_DESC)}
         return {
             "uid": self.uid,
             "number": self.number,
@@ -189,7 +189,7 @@ class Job(ThreadLike):
             "code": protocol.wire_head(self.code, protocol.MAX_CODE),
             "kind": self.kind,
             "status": self.status,
-            "group": None if group is None else protocol.wire_head(group, protocol.MAX_NAME),
+            "group": None if group is None else protocol.wire_head(group, protocol.MAX_GROUP),
             "created": self.created,
             "started": self.started,
             "ended": self.ended,
