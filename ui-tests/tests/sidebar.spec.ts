@@ -105,12 +105,16 @@ test('a failing job opens to its traceback, with the colours of its output', asy
   const traceback = details.locator(SELECTORS.traceback);
   await expect(traceback).toContainText('in parse_record');
   await expect(traceback).toContainText("ValueError: bad record 'x;y'");
+  // Rendered as a notebook renders a traceback: JupyterLab's error block.
+  await expect(
+    traceback.locator(
+      '.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]'
+    )
+  ).toBeVisible();
   // ANSI colours became styled text, and the escape codes are gone.
   const output = details.locator(SELECTORS.output);
   await expect(output).toContainText('red warning then plain');
-  await expect(output.locator('.jp-bgjobs-ansi-red-fg')).toHaveText(
-    'red warning'
-  );
+  await expect(output.locator('.ansi-red-fg')).toHaveText('red warning');
   expect(await output.textContent()).not.toContain('[31m');
 });
 
