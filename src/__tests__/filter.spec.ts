@@ -53,6 +53,13 @@ describe('matchesFilter', () => {
     expect(matchesFilter(job, 'all', text)).toBe(false);
   });
 
+  it('filters by group of states', () => {
+    expect(matchesFilter(job, 'all', '')).toBe(true);
+    expect(matchesFilter(job, 'dead', '')).toBe(true);
+    expect(matchesFilter(job, 'running', '')).toBe(false);
+    expect(matchesFilter(job, 'finished', 'load')).toBe(false);
+  });
+
   it('takes the paths the panel shows, and the group of states', () => {
     const lost = makeJob({ status: 'lost', paths: [] });
     expect(matchesFilter(lost, 'all', 'kept.ipynb')).toBe(false);
