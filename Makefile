@@ -26,7 +26,7 @@ $(INSTALLED): pyproject.toml package.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# Builds the TypeScript with jlpm (hatch-jupyter-builder) and installs the
-	# server config, the kernel config and the labextension into .venv.
+	# server config and the labextension into .venv.
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@
 

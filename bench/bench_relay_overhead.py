@@ -34,7 +34,7 @@ import uuid
 
 import zmq
 import zmq.asyncio
-from harness import Server
+from harness import ServerProcess
 from jupyter_client.session import Session
 from jupyter_events import EventLogger
 from tornado.websocket import WebSocketClientConnection
@@ -52,14 +52,14 @@ RATE_WINDOW = 3.0  # ZMQChannelsWebsocketConnection.rate_limit_window
 class Tab:
     """One kernel of a server, seen through its WebSocket as a notebook tab."""
 
-    def __init__(self, server: Server, kernel_id: str, socket: WebSocketClientConnection) -> None:
+    def __init__(self, server: ServerProcess, kernel_id: str, socket: WebSocketClientConnection) -> None:
         self.server = server
         self.kernel_id = kernel_id
         self.socket = socket
         self.session = uuid.uuid4().hex
 
     @classmethod
-    async def open(cls, server: Server, path: str) -> Tab:
+    async def open(cls, server: ServerProcess, path: str) -> Tab:
         kernel_id = await server.start_session(path)
         if server.extension:
             await server.wait_ready([kernel_id])
@@ -138,7 +138,7 @@ async def measure(tab: Tab, workload: str, megabytes: int, everything: bool) -> 
 class Wiretap:
     """Every comm message a kernel publishes (what the relay receives), kept as raw frames."""
 
-    def __init__(self, server: Server, kernel_id: str) -> None:
+    def __init__(self, server: ServerProcess, kernel_id: str) -> None:
         info = json.loads((server.runtime / f"kernel-{kernel_id}.json").read_text())
         self.key, self.scheme = info["key"].encode(), info["signature_scheme"]
         self._context = zmq.asyncio.Context()
@@ -203,7 +203,7 @@ CONFIGURATIONS = {
 async def compare(configuration: str, rounds: int, megabytes: int) -> None:
     args = CONFIGURATIONS[configuration]
     everything = bool(args)
-    servers = {"with": Server(extension=True, args=args), "without": Server(extension=False, args=args)}
+    servers = {"with": ServerProcess(extension=True, args=args), "without": ServerProcess(extension=False, args=args)}
     for server in servers.values():
         await server.start()
     cpu: dict[tuple[str, str], list[float]] = {}

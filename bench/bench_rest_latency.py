@@ -22,21 +22,21 @@ import time
 from datetime import datetime
 from typing import Any
 
-from harness import Server, percentile, run
+from harness import ServerProcess, percentile, run
 
 
 def posix(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
-async def poll(server: Server, finished: list[tuple[float, int]], stop: asyncio.Event) -> None:
+async def poll(server: ServerProcess, finished: list[tuple[float, int]], stop: asyncio.Event) -> None:
     """(arrival time, finished count) for every poll until ``stop``."""
     while not stop.is_set():
         page = await server.json("GET", "jupyter-bgjobs/jobs", params={"status": "finished", "limit": "1"})
         finished.append((time.time(), page["counts"]["finished"]))
 
 
-async def listen(server: Server, pushed: dict[str, float], stop: asyncio.Event) -> None:
+async def listen(server: ServerProcess, pushed: dict[str, float], stop: asyncio.Event) -> None:
     """When each job's end arrived on the event bus."""
     async for arrived, event in server.job_events(stop):
         for job in event["changed"]:
@@ -45,7 +45,7 @@ async def listen(server: Server, pushed: dict[str, float], stop: asyncio.Event) 
 
 
 async def main(changes: int) -> None:
-    server = Server()
+    server = ServerProcess()
     await server.start()
     try:
         kernel_id = await server.start_session("latency.ipynb")

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness import Poller, Server, percentile, run
+from harness import Poller, ServerProcess, percentile, run
 
 BURST_GAP = 2.0
 
@@ -57,14 +57,16 @@ class Phase:
     status_get: list[float] = field(default_factory=list)
 
 
-async def listen(server: Server, last: dict[str, dict[str, Any]], counter: list[int], stop: asyncio.Event) -> None:
+async def listen(
+    server: ServerProcess, last: dict[str, dict[str, Any]], counter: list[int], stop: asyncio.Event
+) -> None:
     async for _, event in server.job_events(stop):
         counter[0] += 1
         for job in event["changed"]:
             last[job["uid"]] = job
 
 
-async def time_gets(server: Server, path: str, params: dict[str, str] | None, count: int) -> list[float]:
+async def time_gets(server: ServerProcess, path: str, params: dict[str, str] | None, count: int) -> list[float]:
     samples = []
     for _ in range(count):
         began = time.perf_counter()
@@ -74,7 +76,9 @@ async def time_gets(server: Server, path: str, params: dict[str, str] | None, co
     return samples
 
 
-async def load(server: Server, kernels: int, jobs_per_kernel: int, bursts: int) -> tuple[Phase, list[str], list[Any]]:
+async def load(
+    server: ServerProcess, kernels: int, jobs_per_kernel: int, bursts: int
+) -> tuple[Phase, list[str], list[Any]]:
     """Start the kernels, run the load; what was measured, the kernel ids and their clients."""
     began = time.monotonic()
     ids = await asyncio.gather(*(server.start_session(f"nb-{k:02}.ipynb") for k in range(kernels)))
@@ -113,7 +117,7 @@ async def main(kernels: int, jobs_per_kernel: int, bursts: int) -> None:
     total = kernels * jobs_per_kernel
     print(f"{kernels} kernels x {jobs_per_kernel} jobs = {total}, ending in {bursts} bursts of {total // bursts}")
     print("with the extension:")
-    server = Server()
+    server = ServerProcess()
     await server.start()
     try:
         last: dict[str, dict[str, Any]] = {}
@@ -172,7 +176,7 @@ async def main(kernels: int, jobs_per_kernel: int, bursts: int) -> None:
         await server.stop()
 
     print("without the extension (same load, the machine's floor):")
-    baseline_server = Server(extension=False)
+    baseline_server = ServerProcess(extension=False)
     await baseline_server.start()
     try:
         baseline, _, clients = await load(baseline_server, kernels, jobs_per_kernel, bursts)

@@ -44,10 +44,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import Server, percentile, run
+from harness import ServerProcess, percentile, run
 from tornado.httpclient import HTTPClientError
 
-TERMINAL = ("finished", "failed", "killed", "lost")
+from jupyter_bgjobs import protocol
+
+TERMINAL = tuple(state for state in protocol.STATES if state not in protocol.ACTIVE_STATES)
 BAR_JOBS_P95 = 0.050
 
 
@@ -131,7 +133,7 @@ def reader_paths(kernels: int, reader: int) -> list[tuple[str, str, int]]:
 class Reader:
     """One reader process; ``samples()`` are (label, when, seconds, HTTP status)."""
 
-    def __init__(self, server: Server, paths: list[tuple[str, str, int]], period: float) -> None:
+    def __init__(self, server: ServerProcess, paths: list[tuple[str, str, int]], period: float) -> None:
         self._out = server.root / f"reader-{secrets.token_hex(4)}.txt"
         self._args = [
             sys.executable,
@@ -170,7 +172,7 @@ class Subscriber:
     events: int = 0
     regressions: int = 0  # a job seen ended, then later in an earlier state
 
-    async def listen(self, server: Server, stop: asyncio.Event) -> None:
+    async def listen(self, server: ServerProcess, stop: asyncio.Event) -> None:
         async for arrived, event in server.job_events(stop):
             self.events += 1
             for job in event["changed"]:
@@ -207,7 +209,7 @@ async def kernel_output(client: Any, code: str) -> str:
     return "".join(m["content"]["text"] for m in outputs if m["header"]["msg_type"] == "stream")
 
 
-async def start_kernels(server: Server, kernels: int) -> tuple[list[str], list[Any], list[int]]:
+async def start_kernels(server: ServerProcess, kernels: int) -> tuple[list[str], list[Any], list[int]]:
     """Notebook sessions and their kernels; ids, ZeroMQ clients and pids."""
     ids = await asyncio.gather(*(server.start_session(f"nb-{k:02}.ipynb") for k in range(kernels)))
     if server.extension:
@@ -228,7 +230,7 @@ class Kills:
     # waits for a connection in this process.
     _at_once: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(20))
 
-    async def kill(self, server: Server, uid: str) -> None:
+    async def kill(self, server: ServerProcess, uid: str) -> None:
         async with self._at_once:
             self.asked.setdefault(uid, time.time())
             began = time.perf_counter()
@@ -240,7 +242,7 @@ class Kills:
             self.seconds.append(time.perf_counter() - began)
             self.answers[code] += 1
 
-    async def sweep(self, server: Server) -> int:
+    async def sweep(self, server: ServerProcess) -> int:
         """Kill every running sleeper REST lists; how many were asked to die."""
         uids: list[str] = []
         cursor = None
@@ -255,7 +257,7 @@ class Kills:
         return len(uids)
 
 
-async def walk_rest(server: Server) -> dict[str, dict[str, Any]]:
+async def walk_rest(server: ServerProcess) -> dict[str, dict[str, Any]]:
     """Every job REST knows, page by page."""
     seen: dict[str, dict[str, Any]] = {}
     cursor = None
@@ -272,7 +274,7 @@ async def walk_rest(server: Server) -> dict[str, dict[str, Any]]:
 
 async def baseline_rss(kernels: int) -> int:
     """RSS (kB) of a server without the extension, with the same kernels, idle."""
-    server = Server(extension=False)
+    server = ServerProcess(extension=False)
     await server.start()
     try:
         _, clients, _ = await start_kernels(server, kernels)
@@ -329,7 +331,7 @@ class Round:
 
 
 async def soak_round(
-    server: Server,
+    server: ServerProcess,
     clients: list[Any],
     kernel_pids: list[int],
     peaks: dict[int, int],
@@ -408,7 +410,7 @@ def report_round(number: int, result: Round, total: int) -> None:
     )
     print(
         f"    kernels' truth: {len(result.truth)} jobs, "
-        + ", ".join(f"{status} {counts[status]}" for status in ("finished", "failed", "killed", "running", "lost"))
+        + ", ".join(f"{status} {counts[status]}" for status in protocol.STATES)
     )
     print(
         f"    transitions lost: {lost}  (REST: {len(result.rest)} jobs, {wrong_rest} differ from the kernel,"
@@ -440,7 +442,7 @@ async def main(args: argparse.Namespace) -> None:
     print("  (a 2-core machine, loaded by other test runs at the same time)")
     floor = await baseline_rss(kernels)
 
-    server = Server()
+    server = ServerProcess()
     await server.start()
     assert server.process is not None
     server_pid = server.process.pid

@@ -25,6 +25,15 @@ import math
 import re
 from typing import Any
 
+from . import record
+
+# Bounded, encodable text: protocol.wire_head and the others stay this module's names.
+from .text import clip as clip
+from .text import clip_head as clip_head
+from .text import encodable as encodable
+from .text import wire_head as wire_head
+from .text import wire_tail as wire_tail
+
 VERSION = 1
 
 EVENTS_TARGET = "jupyter_bgjobs.events"
@@ -43,15 +52,12 @@ CONTROL_CHANNEL_TYPES = {
     "comm_close": "jupyter_bgjobs_comm_close",
 }
 
-STATES = ("queued", "running", "finished", "failed", "killed", "lost")
-GROUPS: dict[str, tuple[str, ...]] = {
-    "running": ("queued", "running"),
-    "finished": ("finished",),
-    "dead": ("failed", "killed", "lost"),
-}
+# States, their user-facing groups and kinds: from the job record's schema.
+STATES = record.STATES
+GROUPS: dict[str, tuple[str, ...]] = record.GROUPS
 GROUP_OF_STATE: dict[str, str] = {state: group for group, states in GROUPS.items() for state in states}
 ACTIVE_STATES = frozenset(GROUPS["running"])
-KINDS = ("expr", "func", "cell", "map")
+KINDS = record.KINDS
 OPS = ("list", "get", "kill", "kill_all", "remove")
 
 # Error codes of error replies and error pushes.
@@ -66,40 +72,33 @@ ERROR_CODES = (
 )
 
 # Bounds on what one job record carries, so that a job that prints or
-# returns megabytes cannot flood the comm, the server or the browser.
-MAX_CODE = 20_000
-MAX_NAME = 200
-MAX_REPR = 2_000
-MAX_OUTPUT_TAIL = 8_000
-MAX_TRACEBACK = 40_000
-MAX_WHERE = 500
+# returns megabytes cannot flood the comm, the server or the browser: the
+# maxLength of the schema's fields.
+MAX_CODE = record.max_length("code")
+MAX_NAME = record.max_length("name")
+MAX_REPR = record.max_length("result_repr")
+MAX_OUTPUT_TAIL = record.max_length("output_tail")
+MAX_WHERE = record.max_length("blocked_in")
+MAX_UID = record.max_length("uid")
+MAX_GROUP = record.max_length("group")
+MAX_ENAME = record.max_length("error", "ename")
+MAX_EVALUE = record.max_length("error", "evalue")
+MAX_TRACEBACK_LINE = record.max_length("error", "traceback", "items")
+MAX_TRACEBACK: int = record.PROPERTIES["error"]["properties"]["traceback"]["x-maxTotalLength"]
+MAX_DESC = record.max_length("progress", "desc")
+# Bounds of the protocol's own messages.
 MAX_REQ_ID = 200
-MAX_UID = 64
 MAX_MESSAGE = 2_000
+MAX_ERROR_CODE = 200
 
 # What a uid may be made of: what REST routes can address (`jobs/{uid}`).
-UID_PATTERN = re.compile(rf"[0-9a-zA-Z_-]{{1,{MAX_UID}}}")
+UID_REGEX = record.UID_REGEX
+UID_PATTERN = re.compile(UID_REGEX)
 
-# The job record as it travels on the wire. Times are POSIX seconds (float)
-# or None; the server turns them into ISO 8601 for REST.
-JOB_FIELDS: dict[str, tuple[type, ...]] = {
-    "uid": (str,),
-    "number": (int,),
-    "name": (str, type(None)),
-    "code": (str,),
-    "kind": (str,),
-    "status": (str,),
-    "group": (str, type(None)),
-    "created": (float, int),
-    "started": (float, int, type(None)),
-    "ended": (float, int, type(None)),
-    "result_repr": (str, type(None)),
-    "error": (dict, type(None)),
-    "output_tail": (str,),
-    "progress": (dict, type(None)),
-    "kill_requested": (bool,),
-    "blocked_in": (str, type(None)),
-}
+# The job record as it travels on the wire: the schema's fields but those
+# the server adds. Times are POSIX seconds (float) or None; the server turns
+# them into ISO 8601 for REST.
+JOB_FIELDS: dict[str, tuple[type, ...]] = record.JOB_FIELDS
 
 
 class ProtocolError(ValueError):
@@ -109,47 +108,6 @@ class ProtocolError(ValueError):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-def clip(text: str, limit: int) -> str:
-    """Keep the end of ``text`` (the most recent part) within ``limit`` characters."""
-    if len(text) <= limit:
-        return text
-    return "\u2026" + text[-(limit - 1) :]
-
-
-def clip_head(text: str, limit: int) -> str:
-    """Keep the start of ``text`` within ``limit`` characters."""
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1] + "\u2026"
-
-
-def encodable(text: str) -> str:
-    """``text`` as UTF-8 can carry it: each lone surrogate becomes its escape, ``\\ud800``.
-
-    Python strings may hold lone surrogates (``"\\ud800"``, or bytes decoded
-    with ``surrogateescape``); jupyter_client's JSON packer refuses them, so
-    one such character would stop every message that carries its job. Text
-    that encodes pays one check; only text that does not is copied.
-    """
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
-
-
-def wire_head(text: str, limit: int) -> str:
-    """The start of ``text``, encodable, within ``limit`` characters (escapes are longer)."""
-    return clip_head(encodable(clip_head(text, limit)), limit)
-
-
-def wire_tail(text: str, limit: int) -> str:
-    """The end of ``text``, encodable, within ``limit`` characters."""
-    return clip(encodable(clip(text, limit)), limit)
 
 
 # --- comm_open data (both targets) --------------------------------------------
@@ -273,8 +231,8 @@ def parse_request(data: Any) -> tuple[str, str, dict[str, Any]]:
         args["uid"] = uid
     if op == "kill_all":
         group = msg.get("group")
-        if group is not None and (not isinstance(group, str) or not 0 < len(group) <= MAX_NAME):
-            raise ProtocolError(f"group must be a string of 1 to {MAX_NAME} characters, or null")
+        if group is not None and (not isinstance(group, str) or not 0 < len(group) <= MAX_GROUP):
+            raise ProtocolError(f"group must be a string of 1 to {MAX_GROUP} characters, or null")
         args["group"] = group
     return req_id, op, args
 
@@ -344,7 +302,7 @@ def _parse_error(error: Any) -> dict[str, str]:
     code, message = error.get("code"), error.get("message")
     if not isinstance(code, str) or not isinstance(message, str):
         raise ProtocolError("error must have code and message (strings)")
-    return {"code": wire_head(code, MAX_NAME), "message": wire_head(message, MAX_MESSAGE)}
+    return {"code": wire_head(code, MAX_ERROR_CODE), "message": wire_head(message, MAX_MESSAGE)}
 
 
 def validate_job(job: Any) -> dict[str, Any]:
@@ -369,16 +327,9 @@ def validate_job(job: Any) -> dict[str, Any]:
         raise ProtocolError(f"unknown job kind {clean['kind']!r:.40}")
     # JSON escapes can carry lone surrogates too (`"\\ud800"`): what is
     # stored, written to SQLite and served is made encodable here.
-    clean["code"] = wire_head(clean["code"], MAX_CODE)
-    if clean["name"] is not None:
-        clean["name"] = wire_head(clean["name"], MAX_NAME)
-    if clean["group"] is not None:
-        clean["group"] = wire_head(clean["group"], MAX_NAME)
-    if clean["result_repr"] is not None:
-        clean["result_repr"] = wire_head(clean["result_repr"], MAX_REPR)
-    clean["output_tail"] = wire_tail(clean["output_tail"], MAX_OUTPUT_TAIL)
-    if clean["blocked_in"] is not None:
-        clean["blocked_in"] = wire_head(clean["blocked_in"], MAX_WHERE)
+    for field, (limit, keep_end) in record.CLIPPED.items():
+        if clean[field] is not None:
+            clean[field] = (wire_tail if keep_end else wire_head)(clean[field], limit)
     clean["error"] = _validate_job_error(clean["error"])
     clean["progress"] = _validate_progress(clean["progress"])
     return clean
@@ -393,8 +344,8 @@ def _validate_job_error(error: dict[str, Any] | None) -> dict[str, Any] | None:
     if not all(isinstance(line, str) for line in traceback):
         raise ProtocolError("traceback must be a list of strings")
     return {
-        "ename": wire_head(ename, MAX_NAME),
-        "evalue": wire_head(evalue, MAX_REPR),
+        "ename": wire_head(ename, MAX_ENAME),
+        "evalue": wire_head(evalue, MAX_EVALUE),
         "traceback": clip_traceback(traceback),
     }
 
@@ -404,7 +355,7 @@ def clip_traceback(lines: list[str]) -> list[str]:
     kept: list[str] = []
     size = 0
     for line in reversed(lines):
-        line = wire_head(line, MAX_TRACEBACK // 4)
+        line = wire_head(line, MAX_TRACEBACK_LINE)
         size += len(line)
         if size > MAX_TRACEBACK:
             kept.append("\u2026 (traceback shortened)\n")
@@ -425,4 +376,4 @@ def _validate_progress(progress: dict[str, Any] | None) -> dict[str, Any] | None
         raise ProtocolError("progress.total must be a number or null")
     if desc is not None and not isinstance(desc, str):
         raise ProtocolError("progress.desc must be a string or null")
-    return {"done": done, "total": total, "desc": None if desc is None else wire_head(desc, MAX_NAME)}
+    return {"done": done, "total": total, "desc": None if desc is None else wire_head(desc, MAX_DESC)}

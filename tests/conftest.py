@@ -12,6 +12,7 @@ from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
 from .kernel_session import KernelSession
+from .server_helpers import Api, Fetch, Notebooks
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -72,20 +73,24 @@ def kernel_pool() -> Iterator[KernelPool]:
 def _session(pool: KernelPool, kernel_name: str) -> Iterator[KernelSession]:
     manager, client = pool.take(kernel_name)
     try:
-        yield KernelSession(client, kernel_name)
+        session = KernelSession(client, kernel_name)
+        # As a user of a kernel started without the Jupyter server does (the
+        # package installs no kernel config that would load it).
+        assert session.stdout("%load_ext jupyter_bgjobs") == ""
+        yield session
     finally:
         stop(manager, client)
 
 
 @pytest.fixture(params=KERNELS)
 def kernel(request: pytest.FixtureRequest, kernel_pool: KernelPool) -> Iterator[KernelSession]:
-    """A fresh IPython kernel (which loads jupyter_bgjobs by itself), on each ipykernel."""
+    """A fresh IPython kernel with jupyter_bgjobs loaded (``%load_ext``), on each ipykernel."""
     yield from _session(kernel_pool, request.param)
 
 
 @pytest.fixture(scope="module", params=KERNELS)
 def module_kernel(request: pytest.FixtureRequest, kernel_pool: KernelPool) -> Iterator[KernelSession]:
-    """One kernel per ipykernel for a whole module, for tests that do not depend on job numbers."""
+    """One kernel per ipykernel for a whole module (jupyter_bgjobs loaded), for tests not tied to job numbers."""
     yield from _session(kernel_pool, request.param)
 
 
@@ -114,6 +119,20 @@ def server_kernelspecs(jp_kernel_dir: Path) -> None:
 @pytest.fixture
 def jp_server_config(server_kernelspecs: None) -> dict[str, Any]:
     return {"ServerApp": {"jpserver_extensions": {"jupyter_bgjobs": True}}}
+
+
+@pytest.fixture
+def api(jp_fetch: Fetch) -> Api:
+    """The extension's REST API of the test server, every answer checked against the OpenAPI document."""
+    return Api(jp_fetch)
+
+
+@pytest.fixture
+def notebooks(jp_fetch: Fetch, jp_serverapp: Any) -> Iterator[Notebooks]:
+    """Opens notebooks on the test server (``await notebooks.open(path)``); their tabs close at the end."""
+    opened = Notebooks(jp_fetch, jp_serverapp)
+    yield opened
+    opened.close()
 
 
 @pytest.fixture(scope="session")

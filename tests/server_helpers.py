@@ -136,6 +136,7 @@ class KernelTab:
         km = serverapp.kernel_manager.get_kernel(kernel_id)
         self.client = km.client(session=Session(key=km.session.key, signature_scheme=km.session.signature_scheme))
         self.client.start_channels()
+        self._closed = False
 
     async def run(self, code: str, timeout: float = 30) -> dict[str, Any]:
         """Run ``code``; the execute_reply content (fails on an error)."""
@@ -160,7 +161,36 @@ class KernelTab:
         return str(self.client.execute(code))
 
     def close(self) -> None:
+        """Close the tab's channels (again: nothing)."""
+        if self._closed:
+            return
+        self._closed = True
         self.client.stop_channels()
+
+
+class Notebooks:
+    """Notebooks opened as a browser opens them: a kernel started through a notebook session,
+    and a tab on it. Every tab is closed when the test ends (the ``notebooks`` fixture)."""
+
+    def __init__(self, jp_fetch: Fetch, serverapp: Any) -> None:
+        self._fetch = jp_fetch
+        self._serverapp = serverapp
+        self._tabs: list[KernelTab] = []
+
+    async def open(self, path: str, name: str = "python3") -> tuple[str, KernelTab]:
+        """Open ``path`` with a new kernel of that name; the kernel's id and a tab on it."""
+        kernel_id = await start_kernel(self._fetch, path, name)
+        return kernel_id, self.tab(kernel_id)
+
+    def tab(self, kernel_id: str) -> KernelTab:
+        """Another tab on a kernel of the server (e.g. after the kernel restarted)."""
+        tab = KernelTab(self._serverapp, kernel_id)
+        self._tabs.append(tab)
+        return tab
+
+    def close(self) -> None:
+        for tab in self._tabs:
+            tab.close()
 
 
 async def execute(serverapp: Any, kernel_id: str, code: str, timeout: float = 30) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import re
 from .kernel_session import KernelSession
 
 
-def test_extension_is_loaded_automatically_and_once(kernel: KernelSession) -> None:
+def test_extension_loads_once(kernel: KernelSession) -> None:
     assert kernel.value("type(jobs).__name__") == "JobManager"
     kernel.stdout("import sys\nfirst = jobs\n%load_ext jupyter_bgjobs")
     assert kernel.value("jobs is first") is True
@@ -73,7 +73,7 @@ def test_new_takes_what_background_job_manager_takes(kernel: KernelSession) -> N
         "a + b",
         "add(1, 1)",
     ]
-    assert kernel.value("started[6].name, started[6]._thread.daemon, started[0]._thread.daemon") == [
+    assert kernel.value("started[6].name, started[6].daemon, started[0].daemon") == [
         "named",
         False,
         True,

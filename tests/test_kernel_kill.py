@@ -81,7 +81,7 @@ def asyncio_run():
 
 def at_block(job):
     """True once the job's thread waits at a line marked BLOCKS."""
-    frame = sys._current_frames().get(job._thread_id)
+    frame = sys._current_frames().get(job.ident)
     while frame is not None:
         if "# BLOCKS" in linecache.getline(frame.f_code.co_filename, frame.f_lineno):
             return True
@@ -137,7 +137,7 @@ def test_blocked_job_dies_killed(cases_kernel: KernelSession, func: str) -> None
 
 def test_kill_ends_the_child_process(cases_kernel: KernelSession) -> None:
     start_at_block(cases_kernel, "subprocess_sleep")
-    pid = cases_kernel.value("job._resources._processes[0]().pid")
+    pid = cases_kernel.value("job.killer.resources.processes()[0].pid")
     assert cases_kernel.value("job.kill(wait=5)") is True
     assert cases_kernel.value(f"__import__('os').path.exists('/proc/{pid}')") is False
 
@@ -166,8 +166,8 @@ def test_kill_before_the_code_runs(kernel: KernelSession) -> None:
     # A job killed while queued never runs its code.
     kernel.stdout("ran = []\njob = jobs.run_expression('ran.append(1)', globals(), start=False)")
     assert kernel.value("job.status") == "queued"
-    assert kernel.value("job._request_kill()") is True
-    kernel.stdout("job._start()")
+    assert kernel.value("job.killer.request()") is True
+    kernel.stdout("job.start()")
     assert kernel.ended("job") == "killed"
     assert kernel.value("ran, job.started, job.error['evalue'], job.traceback()") == [
         [],
@@ -201,10 +201,10 @@ def test_late_kill_never_hits_a_thread_that_reuses_the_id(kernel: KernelSession)
         "for _ in range(40):\n"
         "    job = jobs.new(stubborn_for, 0.02)\n"
         "    while not job.done:\n"
-        "        job._request_kill()\n"
+        "        job.killer.request()\n"
         "    thread = threading.Thread(target=bystander)\n"
         "    thread.start()\n"
-        "    reused += thread.ident == job._thread_id\n"
+        "    reused += thread.ident == job.ident\n"
         "    thread.join()\n",
         timeout=60,
     )

@@ -68,3 +68,52 @@ def test_inside_a_job_sleep_takes_and_refuses_what_time_sleep_does(kernel: Kerne
         ["failed", "'str' object cannot be interpreted as an integer"],
         ["failed", "Invalid value NaN (not a number)"],
     ]
+
+
+# The classic recipe that background-job users have in their notebooks.
+KILL_THREAD = """
+import ctypes
+def kill_thread(thread, exctype=SystemExit):
+    res = ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_long(thread.ident), ctypes.py_object(exctype))
+    if res == 0:
+        raise ValueError("nonexistent thread id")
+    elif res > 1:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(thread.ident, None)
+        raise SystemError("PyThreadState_SetAsyncExc failed")
+"""
+
+
+def test_the_users_own_ctypes_kill_thread_still_works(kernel: KernelSession) -> None:
+    kernel.stdout("%load_ext jupyter_bgjobs")  # loading again changes nothing either
+    shared = "ctypes.pythonapi.PyThreadState_SetAsyncExc"
+    # The extension's own kill has run in this process before the user's code.
+    kernel.stdout("import time\nvictim = jobs.new(time.sleep, 60)")
+    kernel.wait_for("victim.status", "running")
+    assert kernel.value("victim.kill(5), victim.status") == [True, "killed"]
+    kernel.stdout(KILL_THREAD)
+    assert kernel.value(f"{shared}.argtypes is None, {shared}.restype is ctypes.c_int") == [True, True]
+    kernel.stdout(
+        "import threading\n"
+        "ended = []\n"
+        "def spin(spinning):\n"
+        "    try:\n"
+        "        spinning.set()\n"
+        "        while True:\n"
+        "            pass\n"
+        "    except SystemExit:\n"
+        "        ended.append('SystemExit')\n"
+        "spinning = threading.Event()\n"
+        "thread = threading.Thread(target=spin, args=(spinning,), daemon=True)\n"
+        "thread.start()\n"
+        "spinning.wait(30)\n"
+        "kill_thread(thread)\n"
+        "thread.join(5)"
+    )
+    assert kernel.value("ended, thread.is_alive()") == [["SystemExit"], False]
+    # And on a job, through its ident, as people did with IPython's jobs.
+    kernel.stdout(
+        "spinning = threading.Event()\nspinner = jobs.new(spin, spinning)\n"
+        "spinning.wait(30)\nkill_thread(spinner)\nspinner.join(5)"
+    )
+    assert kernel.value("spinner.status, ended") == ["finished", ["SystemExit", "SystemExit"]]
+    assert kernel.value(f"{shared}.argtypes is None") is True

@@ -37,6 +37,9 @@ class Endpoint:
 def endpoint(request: pytest.FixtureRequest) -> Iterator[Endpoint]:
     kernel_name, route = request.param
     manager, client = start_new_kernel(kernel_name=kernel_name, startup_timeout=60)
+    # A kernel started without the Jupyter server: the user loads the extension.
+    reply = client.execute_interactive("%load_ext jupyter_bgjobs", timeout=60, allow_stdin=False)
+    assert reply["content"]["status"] == "ok", reply["content"]
     comms = CommClient(client, route)
     try:
         yield Endpoint(KernelSession(client, kernel_name), comms)

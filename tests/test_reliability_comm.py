@@ -248,7 +248,7 @@ Kernels = dict[tuple[str, str], tuple[KernelManager, BlockingKernelClient]]
 
 @pytest.fixture(scope="module")
 def kernels() -> Iterator[Kernels]:
-    """One kernel per (ipykernel, route), all launched at once (a start takes seconds)."""
+    """One kernel per (ipykernel, route), all launched at once (a start takes seconds), jupyter_bgjobs loaded."""
     launched: Kernels = {}
     try:
         for name, route in ROUTES:
@@ -258,6 +258,8 @@ def kernels() -> Iterator[Kernels]:
         for _, client in launched.values():
             client.start_channels()
             client.wait_for_ready(timeout=120)
+            reply = client.execute_interactive("%load_ext jupyter_bgjobs", timeout=60, allow_stdin=False)
+            assert reply["content"]["status"] == "ok", reply["content"]
         yield launched
     finally:
         for manager, client in launched.values():
@@ -541,10 +543,21 @@ def fuzz(fuzzer: Fuzzer, strategy: st.SearchStrategy[Any], examples: int) -> Non
     play()
 
 
-@pytest.mark.parametrize(("kernel_name", "route"), ROUTES, ids=[f"{name}-{route}" for name, route in ROUTES])
-def test_fuzzed_comm_messages_never_break_the_kernel_or_its_jobs(
-    kernels: Kernels, kernel_name: str, route: str
-) -> None:
+@dataclass
+class FuzzRun:
+    """One (ipykernel, route) under fuzzing: its kernel, a job started before, the fuzzing client."""
+
+    manager: KernelManager
+    kernel: KernelSession
+    comms: CommClient
+    fuzzer: Fuzzer
+    survivor: str  # the uid of the job that must live through the fuzzing
+
+
+@pytest.fixture(scope="module", params=ROUTES, ids=[f"{name}-{route}" for name, route in ROUTES])
+def run(request: pytest.FixtureRequest, kernels: Kernels) -> Iterator[FuzzRun]:
+    """The fuzzing of one (ipykernel, route), shared by the tests below in their order."""
+    kernel_name, route = request.param
     began = time.monotonic()
     manager, client = kernels[(kernel_name, route)]
     kernel = KernelSession(client, kernel_name)
@@ -554,41 +567,7 @@ def test_fuzzed_comm_messages_never_break_the_kernel_or_its_jobs(
     fuzzer = Fuzzer(comms)
     try:
         fuzzer.open_before_snapshot()
-        survivor = fuzzer.survivor["uid"]
-
-        strategies = [
-            *(control_cases(kind, survivor) for kind in CONTROL_KINDS),
-            *(events_cases(kind) for kind in EVENTS_KINDS),
-        ]
-        runs = [(strategy, MESSAGE_EXAMPLES) for strategy in strategies]
-        runs += [(comm_cases(action, target), COMM_EXAMPLES) for action in COMM_ACTIONS for target in (EVENTS, CONTROL)]
-        for strategy, examples in runs:
-            fuzz(fuzzer, strategy, examples)
-
-        # Comms dropped without a close (a replaced duplicate) must not close
-        # the id when the kernel's garbage collector finds them.
-        kernel.stdout("import gc; gc.collect()")
-        fuzzer.sentinels()
-        assert manager.is_alive()
-        assert kernel.value("6*7") == 42
-        assert kernel.value("[j.status for j in jobs.list()]") == ["running"]
-
-        kernel.stdout("gate.set()")
-        kernel.stdout("%job -n after 6*7")
-        ended: dict[str, dict[str, Any]] = {}
-        while {name: job["status"] for name, job in ended.items()} != {"survivor": "finished", "after": "finished"}:
-            push = fuzzer.take(fuzzer.events)
-            assert (push["type"], push["seq"]) == ("update", fuzzer.seq + 1), push
-            fuzzer.seq = push["seq"]
-            ended.update({job["name"]: job for job in push["jobs"]})
-        assert (ended["survivor"]["uid"], ended["survivor"]["result_repr"]) == (survivor, "499500")
-        assert ended["after"]["result_repr"] == "42"
-        listed = comms.request(fuzzer.control, "list")
-        assert [(job["name"], job["status"], job["result_repr"]) for job in listed["jobs"]] == [
-            ("survivor", "finished", "499500"),
-            ("after", "finished", "42"),
-        ]
-        fuzzer.assert_quiet()
+        yield FuzzRun(manager, kernel, comms, fuzzer, fuzzer.survivor["uid"])
     finally:
         comms.stop()
     summary = Counter({target: 0 for target in ("control", "events", "comm")})
@@ -600,3 +579,48 @@ def test_fuzzed_comm_messages_never_break_the_kernel_or_its_jobs(
         f" {summary['comm']} comm-level cases ({fuzzer.extremes['megabytes']} of megabytes,"
         f" {fuzzer.extremes['deep']} nested 50 to 600 deep); by kind: {dict(sorted(fuzzer.counts.items()))}"
     )
+
+
+@pytest.mark.parametrize("kind", CONTROL_KINDS)
+def test_each_control_message_gets_exactly_one_reply(run: FuzzRun, kind: str) -> None:
+    fuzz(run.fuzzer, control_cases(kind, run.survivor), MESSAGE_EXAMPLES)
+
+
+@pytest.mark.parametrize("kind", EVENTS_KINDS)
+def test_each_events_message_gets_exactly_one_push(run: FuzzRun, kind: str) -> None:
+    fuzz(run.fuzzer, events_cases(kind), MESSAGE_EXAMPLES)
+
+
+# In the order of the single run this replaces: each action on the events comm, then on the control one.
+@pytest.mark.parametrize("target", [EVENTS, CONTROL], ids=["events", "control"])
+@pytest.mark.parametrize("action", COMM_ACTIONS)
+def test_comm_level_misuse_is_answered_as_documented(run: FuzzRun, target: str, action: str) -> None:
+    fuzz(run.fuzzer, comm_cases(action, target), COMM_EXAMPLES)
+
+
+def test_the_kernel_and_a_job_started_before_live_through_the_fuzzing(run: FuzzRun) -> None:
+    kernel, fuzzer, survivor = run.kernel, run.fuzzer, run.survivor
+    # Comms dropped without a close (a replaced duplicate) must not close
+    # the id when the kernel's garbage collector finds them.
+    kernel.stdout("import gc; gc.collect()")
+    fuzzer.sentinels()
+    assert run.manager.is_alive()
+    assert kernel.value("6*7") == 42
+    assert kernel.value("[j.status for j in jobs.list()]") == ["running"]
+
+    kernel.stdout("gate.set()")
+    kernel.stdout("%job -n after 6*7")
+    ended: dict[str, dict[str, Any]] = {}
+    while {name: job["status"] for name, job in ended.items()} != {"survivor": "finished", "after": "finished"}:
+        push = fuzzer.take(fuzzer.events)
+        assert (push["type"], push["seq"]) == ("update", fuzzer.seq + 1), push
+        fuzzer.seq = push["seq"]
+        ended.update({job["name"]: job for job in push["jobs"]})
+    assert (ended["survivor"]["uid"], ended["survivor"]["result_repr"]) == (survivor, "499500")
+    assert ended["after"]["result_repr"] == "42"
+    listed = run.comms.request(fuzzer.control, "list")
+    assert [(job["name"], job["status"], job["result_repr"]) for job in listed["jobs"]] == [
+        ("survivor", "finished", "499500"),
+        ("after", "finished", "42"),
+    ]
+    fuzzer.assert_quiet()

@@ -23,8 +23,6 @@ A lone surrogate travels as its escape written out: ``"\\ud800"`` (6 characters)
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -32,26 +30,18 @@ import pytest
 from jupyter_bgjobs import protocol
 
 from .conftest import KERNELS
-from .server_helpers import Api, Fetch, KernelTab, start_kernel
+from .server_helpers import Api, Fetch, KernelTab, Notebooks
 
 MARKUP = "<img src=x onerror=alert(1)><script>alert(2)</script>"
 ANSI = "\x1b[31mred\x1b[0m \x1b]0;title\x07"
 HOSTILE = MARKUP + ANSI
 
 
-@asynccontextmanager
-async def notebook(
-    jp_fetch: Fetch, serverapp: Any, kernel_name: str = "python3"
-) -> AsyncIterator[tuple[Api, KernelTab, str]]:
+async def hostile_notebook(api: Api, notebooks: Notebooks, kernel_name: str = "python3") -> tuple[KernelTab, str]:
     """A kernel of the server (with a notebook session), ready, and a tab to run code in it."""
-    api = Api(jp_fetch)
-    kernel_id = await start_kernel(jp_fetch, "hostile.ipynb", name=kernel_name)
-    tab = KernelTab(serverapp, kernel_id)
-    try:
-        await api.wait_for_kernel(kernel_id)
-        yield api, tab, kernel_id
-    finally:
-        tab.close()
+    kernel_id, tab = await notebooks.open("hostile.ipynb", kernel_name)
+    await api.wait_for_kernel(kernel_id)
+    return tab, kernel_id
 
 
 async def settled(api: Api, kernel_id: str, names: set[str], timeout: float = 60) -> dict[str, dict[str, Any]]:
@@ -74,165 +64,163 @@ async def served_as_json(jp_fetch: Fetch, *route: str) -> Any:
     return json.loads(response.body.decode("utf-8"))  # strict UTF-8
 
 
-async def test_markup_and_terminal_escapes_are_served_as_text(jp_fetch: Fetch, jp_serverapp: Any) -> None:
-    async with notebook(jp_fetch, jp_serverapp) as (api, kernel, kernel_id):
-        await kernel.run(
-            f"import sys\nhostile = {HOSTILE!r}\n"
-            "def shout():\n    print(hostile)\n    return hostile\n"
-            "def fail():\n    print(hostile, file=sys.stderr)\n    raise ValueError(hostile)\n"
-            "jobs.new(shout, name=hostile)\n"
-            "jobs.new(fail, name='fail ' + hostile)\n"
-        )
-        await kernel.run(f"%%job -n cell\nx = 1  # {HOSTILE}\nx + 1\n")
-        jobs = await settled(api, kernel_id, {HOSTILE, "fail " + HOSTILE, "cell"})
+async def test_markup_and_terminal_escapes_are_served_as_text(jp_fetch: Fetch, api: Api, notebooks: Notebooks) -> None:
+    kernel, kernel_id = await hostile_notebook(api, notebooks)
+    await kernel.run(
+        f"import sys\nhostile = {HOSTILE!r}\n"
+        "def shout():\n    print(hostile)\n    return hostile\n"
+        "def fail():\n    print(hostile, file=sys.stderr)\n    raise ValueError(hostile)\n"
+        "jobs.new(shout, name=hostile)\n"
+        "jobs.new(fail, name='fail ' + hostile)\n"
+    )
+    await kernel.run(f"%%job -n cell\nx = 1  # {HOSTILE}\nx + 1\n")
+    jobs = await settled(api, kernel_id, {HOSTILE, "fail " + HOSTILE, "cell"})
 
-        shout = jobs[HOSTILE]
-        assert (shout["status"], shout["code"], shout["output_tail"]) == ("finished", "shout()", HOSTILE + "\n")
-        assert shout["result_repr"] == repr(HOSTILE)  # the repr escapes the control characters itself
-        failed = jobs["fail " + HOSTILE]
-        assert (failed["status"], failed["output_tail"]) == ("failed", HOSTILE + "\n")
-        assert (failed["error"]["ename"], failed["error"]["evalue"]) == ("ValueError", HOSTILE)
-        assert failed["error"]["traceback"][-1] == f"ValueError: {HOSTILE}\n"
-        assert failed["error"]["traceback"][-2].endswith("    raise ValueError(hostile)\n")
-        cell = jobs["cell"]
-        assert (cell["status"], cell["code"], cell["result_repr"]) == ("finished", f"x = 1  # {HOSTILE}\nx + 1", "2")
+    shout = jobs[HOSTILE]
+    assert (shout["status"], shout["code"], shout["output_tail"]) == ("finished", "shout()", HOSTILE + "\n")
+    assert shout["result_repr"] == repr(HOSTILE)  # the repr escapes the control characters itself
+    failed = jobs["fail " + HOSTILE]
+    assert (failed["status"], failed["output_tail"]) == ("failed", HOSTILE + "\n")
+    assert (failed["error"]["ename"], failed["error"]["evalue"]) == ("ValueError", HOSTILE)
+    assert failed["error"]["traceback"][-1] == f"ValueError: {HOSTILE}\n"
+    assert failed["error"]["traceback"][-2].endswith("    raise ValueError(hostile)\n")
+    cell = jobs["cell"]
+    assert (cell["status"], cell["code"], cell["result_repr"]) == ("finished", f"x = 1  # {HOSTILE}\nx + 1", "2")
 
-        page = await served_as_json(jp_fetch, "jobs")
-        assert {job["name"]: job for job in page["jobs"]} == jobs
-        one = await served_as_json(jp_fetch, "jobs", failed["uid"])
-        assert one["error"] == failed["error"]
-        assert one["name"] == "fail " + HOSTILE
+    page = await served_as_json(jp_fetch, "jobs")
+    assert {job["name"]: job for job in page["jobs"]} == jobs
+    one = await served_as_json(jp_fetch, "jobs", failed["uid"])
+    assert one["error"] == failed["error"]
+    assert one["name"] == "fail " + HOSTILE
 
 
-async def test_ten_megabytes_are_stored_and_served_bounded(jp_fetch: Fetch, jp_serverapp: Any) -> None:
-    async with notebook(jp_fetch, jp_serverapp) as (api, kernel, kernel_id):
-        await kernel.run(
-            "def loud():\n    print('x' * 10_000_000)\n    print('END')\n    return 'z' * 10_000_000\n"
-            "def huge_error():\n    raise ValueError('y' * 10_000_000)\n"
-            "jobs.new(loud, name='loud')\n"
-            "jobs.new(huge_error, name='huge error')\n"
-            "jobs.new(lambda: None, name='n' * 10_000_000)\n"
-            "jobs.new(repr('c' * 30_000), name='long code')\n"
-        )
-        jobs = await settled(api, kernel_id, {"loud", "huge error", "n" * 199 + "…", "long code"})
+async def test_ten_megabytes_are_stored_and_served_bounded(jp_fetch: Fetch, api: Api, notebooks: Notebooks) -> None:
+    kernel, kernel_id = await hostile_notebook(api, notebooks)
+    await kernel.run(
+        "def loud():\n    print('x' * 10_000_000)\n    print('END')\n    return 'z' * 10_000_000\n"
+        "def huge_error():\n    raise ValueError('y' * 10_000_000)\n"
+        "jobs.new(loud, name='loud')\n"
+        "jobs.new(huge_error, name='huge error')\n"
+        "jobs.new(lambda: None, name='n' * 10_000_000)\n"
+        "jobs.new(repr('c' * 30_000), name='long code')\n"
+    )
+    jobs = await settled(api, kernel_id, {"loud", "huge error", "n" * 199 + "…", "long code"})
 
-        loud = jobs["loud"]
-        # The last 8000 characters printed, exactly.
-        assert loud["output_tail"] == "x" * 7995 + "\nEND\n"
-        # reprlib at the source: the start and the end of the string, 2000 characters in all.
-        assert loud["result_repr"] == "'" + "z" * 997 + "..." + "z" * 998 + "'"
-        assert len(loud["result_repr"]) == protocol.MAX_REPR
-        error = jobs["huge error"]["error"]
-        assert error["evalue"] == "y" * 1999 + "…"
-        # The line that holds the message is cut to a quarter of the traceback's bound.
-        assert error["traceback"][-1] == ("ValueError: " + "y" * 9987) + "…"
-        assert len(error["traceback"][-1]) == protocol.MAX_TRACEBACK // 4
-        assert sum(map(len, error["traceback"])) <= protocol.MAX_TRACEBACK
-        assert jobs["n" * 199 + "…"]["status"] == "finished"
-        long_code = jobs["long code"]
-        assert long_code["code"] == "'" + "c" * 19998 + "…"
-        assert len(long_code["code"]) == protocol.MAX_CODE
-        assert long_code["result_repr"] == "'" + "c" * 997 + "..." + "c" * 998 + "'"
+    loud = jobs["loud"]
+    # The last 8000 characters printed, exactly.
+    assert loud["output_tail"] == "x" * 7995 + "\nEND\n"
+    # reprlib at the source: the start and the end of the string, 2000 characters in all.
+    assert loud["result_repr"] == "'" + "z" * 997 + "..." + "z" * 998 + "'"
+    assert len(loud["result_repr"]) == protocol.MAX_REPR
+    error = jobs["huge error"]["error"]
+    assert error["evalue"] == "y" * 1999 + "…"
+    # The line that holds the message is cut to a quarter of the traceback's bound.
+    assert error["traceback"][-1] == ("ValueError: " + "y" * 9987) + "…"
+    assert len(error["traceback"][-1]) == protocol.MAX_TRACEBACK // 4
+    assert sum(map(len, error["traceback"])) <= protocol.MAX_TRACEBACK
+    assert jobs["n" * 199 + "…"]["status"] == "finished"
+    long_code = jobs["long code"]
+    assert long_code["code"] == "'" + "c" * 19998 + "…"
+    assert len(long_code["code"]) == protocol.MAX_CODE
+    assert long_code["result_repr"] == "'" + "c" * 997 + "..." + "c" * 998 + "'"
 
-        page = await served_as_json(jp_fetch, "jobs")
-        assert len(page["jobs"]) == 4
-        assert await served_as_json(jp_fetch, "jobs", loud["uid"]) == loud
-        # The kernel's own copy of the output is bounded too (1 MB), and the kernel goes on.
-        assert await kernel.value("[len(jobs[0].output), jobs[0].output[-4:]]") == [1_000_000, "END\n"]
+    page = await served_as_json(jp_fetch, "jobs")
+    assert len(page["jobs"]) == 4
+    assert await served_as_json(jp_fetch, "jobs", loud["uid"]) == loud
+    # The kernel's own copy of the output is bounded too (1 MB), and the kernel goes on.
+    assert await kernel.value("[len(jobs[0].output), jobs[0].output[-4:]]") == [1_000_000, "END\n"]
 
 
 @pytest.mark.parametrize("kernel_name", KERNELS)
 async def test_text_that_is_not_unicode_does_not_stop_the_kernel_or_its_jobs(
-    jp_fetch: Fetch, jp_serverapp: Any, kernel_name: str
+    jp_fetch: Fetch, kernel_name: str, api: Api, notebooks: Notebooks
 ) -> None:
-    async with notebook(jp_fetch, jp_serverapp, kernel_name) as (api, kernel, kernel_id):
-        # The cell itself is ASCII (a message cannot carry a lone surrogate): the
-        # jobs make the bad strings at run time.
-        await kernel.run(
-            "import jupyter_bgjobs\n"
-            "def surrogates():\n"
-            "    print('out \\ud800 and', b'\\xff'.decode('utf-8', 'surrogateescape'))\n"
-            "    jupyter_bgjobs.report(1, 2, desc='desc \\ud800')\n"
-            "    raise ValueError('bad \\ud800')\n"
-            "def weird():\n    return 'res \\ud800'\n"
-            "weird.__qualname__ = 'weird\\ud800'\n"
-            "class Unprintable(Exception):\n    def __str__(self):\n        raise RuntimeError('no str')\n"
-            "def unprintable():\n    raise Unprintable()\n"
-            "jobs.new(surrogates, name='name \\ud800')\n"
-            "jobs.new(weird, name='weird')\n"
-            "jobs.new(lambda: b'\\xff\\xfe', name='bytes')\n"
-            "jobs.new(lambda: b'\\xff'.decode('utf-8', 'surrogateescape'), name='escaped')\n"
-            "jobs.new(unprintable, name='unprintable')\n"
-        )
-        jobs = await settled(api, kernel_id, {"name \\ud800", "weird", "bytes", "escaped", "unprintable"})
+    kernel, kernel_id = await hostile_notebook(api, notebooks, kernel_name)
+    # The cell itself is ASCII (a message cannot carry a lone surrogate): the
+    # jobs make the bad strings at run time.
+    await kernel.run(
+        "import jupyter_bgjobs\n"
+        "def surrogates():\n"
+        "    print('out \\ud800 and', b'\\xff'.decode('utf-8', 'surrogateescape'))\n"
+        "    jupyter_bgjobs.report(1, 2, desc='desc \\ud800')\n"
+        "    raise ValueError('bad \\ud800')\n"
+        "def weird():\n    return 'res \\ud800'\n"
+        "weird.__qualname__ = 'weird\\ud800'\n"
+        "class Unprintable(Exception):\n    def __str__(self):\n        raise RuntimeError('no str')\n"
+        "def unprintable():\n    raise Unprintable()\n"
+        "jobs.new(surrogates, name='name \\ud800')\n"
+        "jobs.new(weird, name='weird')\n"
+        "jobs.new(lambda: b'\\xff\\xfe', name='bytes')\n"
+        "jobs.new(lambda: b'\\xff'.decode('utf-8', 'surrogateescape'), name='escaped')\n"
+        "jobs.new(unprintable, name='unprintable')\n"
+    )
+    jobs = await settled(api, kernel_id, {"name \\ud800", "weird", "bytes", "escaped", "unprintable"})
 
-        bad = jobs["name \\ud800"]
-        assert bad["status"] == "failed"
-        assert bad["output_tail"] == "out \\ud800 and \\udcff\n"
-        assert bad["progress"] == {"done": 1, "total": 2, "desc": "desc \\ud800"}
-        assert (bad["error"]["ename"], bad["error"]["evalue"]) == ("ValueError", "bad \\ud800")
-        assert bad["error"]["traceback"][-1] == "ValueError: bad \\ud800\n"
-        weird = jobs["weird"]
-        assert (weird["code"], weird["result_repr"]) == ("weird\\ud800()", "'res \\ud800'")
-        assert jobs["bytes"]["result_repr"] == "b'\\xff\\xfe'"
-        assert jobs["escaped"]["result_repr"] == "'\\udcff'"
-        # An exception whose str() fails still ends its job (it used to stay running).
-        unprintable = jobs["unprintable"]
-        assert unprintable["status"] == "failed"
-        assert (unprintable["error"]["ename"], unprintable["error"]["evalue"]) == (
-            "Unprintable",
-            "<exception str() failed>",
-        )
-        assert unprintable["error"]["traceback"][-1] == "Unprintable: <exception str() failed>\n"
-        page = await served_as_json(jp_fetch, "jobs")
-        assert len(page["jobs"]) == 5
+    bad = jobs["name \\ud800"]
+    assert bad["status"] == "failed"
+    assert bad["output_tail"] == "out \\ud800 and \\udcff\n"
+    assert bad["progress"] == {"done": 1, "total": 2, "desc": "desc \\ud800"}
+    assert (bad["error"]["ename"], bad["error"]["evalue"]) == ("ValueError", "bad \\ud800")
+    assert bad["error"]["traceback"][-1] == "ValueError: bad \\ud800\n"
+    weird = jobs["weird"]
+    assert (weird["code"], weird["result_repr"]) == ("weird\\ud800()", "'res \\ud800'")
+    assert jobs["bytes"]["result_repr"] == "b'\\xff\\xfe'"
+    assert jobs["escaped"]["result_repr"] == "'\\udcff'"
+    # An exception whose str() fails still ends its job (it used to stay running).
+    unprintable = jobs["unprintable"]
+    assert unprintable["status"] == "failed"
+    assert (unprintable["error"]["ename"], unprintable["error"]["evalue"]) == (
+        "Unprintable",
+        "<exception str() failed>",
+    )
+    assert unprintable["error"]["traceback"][-1] == "Unprintable: <exception str() failed>\n"
+    page = await served_as_json(jp_fetch, "jobs")
+    assert len(page["jobs"]) == 5
 
-        # The kernel goes on, and so does the events comm: a later job appears.
-        assert await kernel.value("[j.status for j in jobs.list()]") == [
-            "failed",
-            "finished",
-            "finished",
-            "finished",
-            "failed",
-        ]
-        await kernel.run("%job -n after 6 * 7")
-        after = (await settled(api, kernel_id, {"after"}))["after"]
-        assert (after["status"], after["result_repr"]) == ("finished", "42")
+    # The kernel goes on, and so does the events comm: a later job appears.
+    assert await kernel.value("[j.status for j in jobs.list()]") == [
+        "failed",
+        "finished",
+        "finished",
+        "finished",
+        "failed",
+    ]
+    await kernel.run("%job -n after 6 * 7")
+    after = (await settled(api, kernel_id, {"after"}))["after"]
+    assert (after["status"], after["result_repr"]) == ("finished", "42")
 
 
-async def test_values_the_record_cannot_carry_are_refused_where_they_are_given(
-    jp_fetch: Fetch, jp_serverapp: Any
-) -> None:
+async def test_values_the_record_cannot_carry_are_refused_where_they_are_given(api: Api, notebooks: Notebooks) -> None:
     # A name or a progress the protocol does not take used to reach the job
     # record, and the server refused each push that carried it: the kernel's
     # other jobs stopped being heard of. Now the call that gives it fails.
-    async with notebook(jp_fetch, jp_serverapp) as (api, kernel, kernel_id):
-        await kernel.run(
-            "import jupyter_bgjobs\n"
-            "errors = []\n"
-            "for call in (lambda: jobs.new(lambda: 1, name=123), lambda: jobs.map(abs, [1], name=('g',)),\n"
-            "             lambda: jupyter_bgjobs.report('half'), lambda: jupyter_bgjobs.report(1, float('nan')),\n"
-            "             lambda: jupyter_bgjobs.report(1, 2, desc=3)):\n"
-            "    try:\n"
-            "        call()\n"
-            "    except TypeError as error:\n"
-            "        errors.append(str(error))\n"
-            "def reports_nonsense():\n"
-            "    jupyter_bgjobs.report(float('inf'), 10)\n"
-            "jobs.new(reports_nonsense, name='nonsense')\n"
-            "jobs.new(lambda: 'fine', name='fine')\n"
-        )
-        assert await kernel.value("errors") == [
-            "a job's name must be a string or None, not int",
-            "a job's name must be a string or None, not tuple",
-            "progress: done must be a finite number, not 'half'",
-            "progress: total must be a finite number or None, not nan",
-            "progress: desc must be a string or None, not int",
-        ]
-        jobs = await settled(api, kernel_id, {"nonsense", "fine"})
-        assert set(jobs) == {"nonsense", "fine"}  # no job was made by the refused calls
-        assert jobs["nonsense"]["error"]["evalue"] == "progress: done must be a finite number, not inf"
-        assert jobs["fine"]["result_repr"] == "'fine'"
+    kernel, kernel_id = await hostile_notebook(api, notebooks)
+    await kernel.run(
+        "import jupyter_bgjobs\n"
+        "errors = []\n"
+        "for call in (lambda: jobs.new(lambda: 1, name=123), lambda: jobs.map(abs, [1], name=('g',)),\n"
+        "             lambda: jupyter_bgjobs.report('half'), lambda: jupyter_bgjobs.report(1, float('nan')),\n"
+        "             lambda: jupyter_bgjobs.report(1, 2, desc=3)):\n"
+        "    try:\n"
+        "        call()\n"
+        "    except TypeError as error:\n"
+        "        errors.append(str(error))\n"
+        "def reports_nonsense():\n"
+        "    jupyter_bgjobs.report(float('inf'), 10)\n"
+        "jobs.new(reports_nonsense, name='nonsense')\n"
+        "jobs.new(lambda: 'fine', name='fine')\n"
+    )
+    assert await kernel.value("errors") == [
+        "a job's name must be a string or None, not int",
+        "a job's name must be a string or None, not tuple",
+        "progress: done must be a finite number, not 'half'",
+        "progress: total must be a finite number or None, not nan",
+        "progress: desc must be a string or None, not int",
+    ]
+    jobs = await settled(api, kernel_id, {"nonsense", "fine"})
+    assert set(jobs) == {"nonsense", "fine"}  # no job was made by the refused calls
+    assert jobs["nonsense"]["error"]["evalue"] == "progress: done must be a finite number, not inf"
+    assert jobs["fine"]["result_repr"] == "'fine'"
 
 
 def wire_record(**fields: Any) -> dict[str, Any]:

@@ -22,12 +22,8 @@ where it survived, and a job started after the fault must be tracked.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -36,12 +32,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jupyter_client.asynchronous.client import AsyncKernelClient
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 from jupyter_bgjobs import protocol
 
-from .server_helpers import Api, Fetch, KernelTab, check_against_openapi, start_kernel
+from .server_helpers import Api, Fetch, KernelTab, Notebooks, check_against_openapi, start_kernel
+from .server_process import ServerProcess
 
 # What stays the same, whatever happens to a job.
 IDENTITY = ("uid", "kernel_id", "number", "name", "code", "kind", "group", "created", "started", "paths")
@@ -176,17 +171,24 @@ async def track_new(get_jobs: GetJobs, tab: KernelTab, name: str, ledger: Ledger
     ledger.add(job)
 
 
-async def new_tab(api: Api, serverapp: Any, kernel_id: str) -> KernelTab:
+async def new_tab(api: Api, notebooks: Notebooks, kernel_id: str) -> KernelTab:
     await api.wait_for_kernel(kernel_id, timeout=SETTLE)
-    return KernelTab(serverapp, kernel_id)
+    return notebooks.tab(kernel_id)
 
 
 @pytest.mark.timeout(400)
 async def test_every_job_is_accounted_for_after_each_fault(
-    jp_fetch: Fetch, jp_serverapp: Any, history_file: Path, tmp_path: Path
+    jp_fetch: Fetch,
+    jp_serverapp: Any,
+    history_file: Path,
+    api: Api,
+    notebooks: Notebooks,
+    subtests: pytest.Subtests,
 ) -> None:
+    # The faults come one after the other on the same kernels and ledger (a
+    # fault must leave the other kernels' jobs as they were): each is a
+    # subtest named for what must hold after it.
     began = time.monotonic()
-    api = Api(jp_fetch)
     ledger = Ledger()
 
     async def get_jobs() -> dict[str, Any]:
@@ -198,32 +200,34 @@ async def test_every_job_is_accounted_for_after_each_fault(
         "b": await start_kernel(jp_fetch, "b.ipynb", name="python3-ipk6"),
         "c": await start_kernel(jp_fetch, "c.ipynb"),
     }
-    tabs = {tag: await new_tab(api, jp_serverapp, kernel_id) for tag, kernel_id in kernels.items()}
+    tabs = {tag: await new_tab(api, notebooks, kernel_id) for tag, kernel_id in kernels.items()}
     hub = jp_serverapp.web_app.settings["bgjobs_hub"]
-    try:
-        for tag, tab in tabs.items():
-            await populate(api, get_jobs, tab, tag, ledger)
-        await settle(get_jobs, ledger)
+    for tag, tab in tabs.items():
+        await populate(api, get_jobs, tab, tag, ledger)
+    await settle(get_jobs, ledger)
 
-        # 1. SIGKILL of a kernel's process: its running jobs are lost, it comes back.
+    # 1. SIGKILL of a kernel's process: its running jobs are lost, it comes back.
+    with subtests.test("SIGKILL of kernel a: its running jobs lost, the other jobs unchanged, a new job tracked"):
         os.kill(await tabs["a"].value("__import__('os').getpid()"), signal.SIGKILL)
         ledger.lose(kernels["a"], "the kernel died")
         await settle(get_jobs, ledger, "SIGKILL of kernel a")
         tabs["a"].close()
-        tabs["a"] = await new_tab(api, jp_serverapp, kernels["a"])
+        tabs["a"] = await new_tab(api, notebooks, kernels["a"])
         await track_new(get_jobs, tabs["a"], "a-after-sigkill", ledger)
 
-        # 2. A restart through the REST API.
+    # 2. A restart through the REST API.
+    with subtests.test("REST restart of kernel b: its running jobs lost, the other jobs unchanged, a new job tracked"):
         await jp_fetch("api", "kernels", kernels["b"], "restart", method="POST", body="")
         ledger.lose(kernels["b"], "the kernel was restarted")
         await settle(get_jobs, ledger, "REST restart of kernel b")
         tabs["b"].close()
-        tabs["b"] = await new_tab(api, jp_serverapp, kernels["b"])
+        tabs["b"] = await new_tab(api, notebooks, kernels["b"])
         await track_new(get_jobs, tabs["b"], "b-after-restart", ledger)
 
-        # 3. The relay's connection to a live kernel breaks: there is no public
-        # way to break a ZeroMQ connection, so its channels are closed under it.
-        # A job started meanwhile must be listed once the relay is back.
+    # 3. The relay's connection to a live kernel breaks: there is no public
+    # way to break a ZeroMQ connection, so its channels are closed under it.
+    # A job started meanwhile must be listed once the relay is back.
+    with subtests.test("relay channels to kernel c closed: a job started meanwhile listed, nothing lost"):
         dropped = hub.relays[kernels["c"]]
         dropped._client.stop_channels()
         await tabs["c"].run("%job -n c-during-drop 'during'.upper()")
@@ -235,7 +239,8 @@ async def test_every_job_is_accounted_for_after_each_fault(
         await track_new(get_jobs, tabs["c"], "c-after-drop", ledger)
         assert (await api.wait_for_kernel(kernels["c"]))["counts"] == {"running": 1, "finished": 3, "dead": 2}
 
-        # 4. The kernel closes the relay's events comm: the relay opens another.
+    # 4. The kernel closes the relay's events comm: the relay opens another.
+    with subtests.test("events comm closed by kernel c: the relay opens another, kills and new jobs still heard"):
         await tabs["c"].run(
             "for _comm in [c for c in get_ipython().kernel.comm_manager.comms.values()"
             f" if c.target_name == {protocol.EVENTS_TARGET!r}]: _comm.close()"
@@ -254,35 +259,40 @@ async def test_every_job_is_accounted_for_after_each_fault(
         await tabs["c"].run("%job -n c-sleeper-2 time.sleep(600)")
         ledger.add(await wait_named(get_jobs, "c-sleeper-2", "running"))
         await settle(get_jobs, ledger)
-    finally:
-        for tab in tabs.values():
-            tab.close()
+        notebooks.close()  # the tabs close before the server's extension stops
 
     # 5. The server stops (its extension first, as at a shutdown); a new
     # server on the same history lists every job, the running ones lost.
-    (app,) = jp_serverapp.extension_manager.extension_apps["jupyter_bgjobs"]
-    await app.stop_extension()
-    ledger.lose(kernels["c"], "the server stopped before the job ended")
-    second = SecondServer(tmp_path, history_file)
-    await second.start()
-    try:
-        await settle(second.jobs, ledger, "server restart on the same history")
-        kernel_id = await second.start_session("fresh.ipynb")
-        client = await second.kernel_client(kernel_id)
+    with subtests.test("server restart on the same history: each job listed once, running ones lost, new jobs tracked"):
+        (app,) = jp_serverapp.extension_manager.extension_apps["jupyter_bgjobs"]
+        await app.stop_extension()
+        ledger.lose(kernels["c"], "the server stopped before the job ended")
+        second = ServerProcess(args=[f"--BgJobsApp.history_file={history_file}"], start_timeout=SETTLE)
+        await second.start()
+
+        async def second_jobs() -> dict[str, Any]:
+            page: dict[str, Any] = await second.json("GET", "jupyter-bgjobs/jobs", params={"limit": "1000"})
+            check_against_openapi("GET", "jobs", 200, page)
+            return page
+
         try:
-            await client.execute_interactive("%job -n fresh 'new server'", timeout=60, output_hook=lambda msg: None)
-            fresh = await wait_named(second.jobs, "fresh", "finished")
+            await settle(second_jobs, ledger, "server restart on the same history")
+            kernel_id = await second.start_session("fresh.ipynb")
+            client = await second.kernel_client(kernel_id, timeout=SETTLE)
+            try:
+                await client.execute_interactive("%job -n fresh 'new server'", timeout=60, output_hook=lambda msg: None)
+                fresh = await wait_named(second_jobs, "fresh", "finished")
+            finally:
+                client.stop_channels()
+            assert (fresh["kernel_id"], fresh["result_repr"], fresh["paths"]) == (
+                kernel_id,
+                "'new server'",
+                ["fresh.ipynb"],
+            )
+            ledger.add(fresh)
+            ledger.account(await second_jobs())
         finally:
-            client.stop_channels()
-        assert (fresh["kernel_id"], fresh["result_repr"], fresh["paths"]) == (
-            kernel_id,
-            "'new server'",
-            ["fresh.ipynb"],
-        )
-        ledger.add(fresh)
-        ledger.account(await second.jobs())
-    finally:
-        await second.stop()
+            await second.stop()
 
     statuses = Counter(ledger.expected.values())
     print(
@@ -290,74 +300,3 @@ async def test_every_job_is_accounted_for_after_each_fault(
         f" {len(ledger.known)} jobs accounted for ({dict(sorted(statuses.items()))}),"
         f" {ledger.checks} job checks, in {time.monotonic() - began:.0f} s"
     )
-
-
-class SecondServer:
-    """A Jupyter server in a subprocess on the history file of the first one."""
-
-    def __init__(self, tmp_path: Path, history_file: Path) -> None:
-        self.token = "second-server"
-        self.runtime = tmp_path / "second-runtime"
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
-        self._args = [
-            sys.executable,
-            "-m",
-            "jupyter_server",
-            "--no-browser",
-            "--allow-root",
-            f"--port={self.port}",
-            "--ip=127.0.0.1",
-            f"--IdentityProvider.token={self.token}",
-            f"--ServerApp.root_dir={tmp_path}",
-            f"--BgJobsApp.history_file={history_file}",
-        ]
-        self._env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(self.runtime)}
-        self._process: asyncio.subprocess.Process | None = None
-        self._http = AsyncHTTPClient()
-
-    async def start(self) -> None:
-        self._process = await asyncio.create_subprocess_exec(
-            *self._args, env=self._env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + SETTLE
-        while True:
-            try:
-                await self.json("GET", "jupyter-bgjobs/jobs")
-                return
-            except (ConnectionError, HTTPClientError, OSError):
-                assert time.monotonic() < deadline, "the second server did not answer"
-                assert self._process.returncode is None, "the second server exited"
-                await asyncio.sleep(0.2)
-
-    async def stop(self) -> None:
-        if self._process is not None and self._process.returncode is None:
-            self._process.terminate()  # it shuts its kernels down
-            await asyncio.wait_for(self._process.wait(), 60)
-
-    async def json(self, method: str, path: str, body: Any = None) -> Any:
-        request = HTTPRequest(
-            f"http://127.0.0.1:{self.port}/{path}",
-            method=method,
-            headers={"Authorization": f"token {self.token}"},
-            body=None if body is None else json.dumps(body),
-            request_timeout=60,
-        )
-        return json.loads((await self._http.fetch(request)).body)
-
-    async def jobs(self) -> dict[str, Any]:
-        page: dict[str, Any] = await self.json("GET", "jupyter-bgjobs/jobs?limit=1000")
-        check_against_openapi("GET", "jobs", 200, page)
-        return page
-
-    async def start_session(self, path: str) -> str:
-        body = {"path": path, "name": path, "type": "notebook", "kernel": {"name": "python3"}}
-        return str((await self.json("POST", "api/sessions", body))["kernel"]["id"])
-
-    async def kernel_client(self, kernel_id: str) -> AsyncKernelClient:
-        client = AsyncKernelClient()
-        client.load_connection_file(str(self.runtime / f"kernel-{kernel_id}.json"))
-        client.start_channels(hb=False)
-        await client.wait_for_ready(timeout=SETTLE)
-        return client

@@ -28,12 +28,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jupyter_bgjobs import protocol
 
-from .server_helpers import OPENAPI, Api, Fetch, KernelTab, check_against_openapi, start_kernel
+from .server_helpers import OPENAPI, Api, Notebooks, check_against_openapi
 
 CASES = 40
 VERBS = ("get", "post", "put", "patch", "delete")
@@ -214,11 +215,9 @@ def cases(template: str, verb: str, operation: dict[str, Any], world: World) -> 
     return st.builds(Case, st.fixed_dictionaries(in_path).map(concrete), query, bodies)
 
 
-async def make_world(jp_fetch: Fetch, serverapp: Any) -> tuple[World, KernelTab]:
+async def make_world(api: Api, notebooks: Notebooks) -> World:
     """A kernel whose jobs have finished, failed and still run (one a map group)."""
-    api = Api(jp_fetch)
-    kernel_id = await start_kernel(jp_fetch, "fuzz.ipynb")
-    tab = KernelTab(serverapp, kernel_id)
+    kernel_id, tab = await notebooks.open("fuzz.ipynb")
     await tab.run("import time, jupyter_bgjobs")
     await tab.run("%job -n answer 6*7")
     await tab.run("%job -n broken 1/0")
@@ -238,7 +237,7 @@ async def make_world(jp_fetch: Fetch, serverapp: Any) -> tuple[World, KernelTab]
     first = await api.get("jobs", limit="2")
     second = await api.get("jobs", limit="2", cursor=first["next_cursor"])
     world = World(kernel_id, [job["uid"] for job in jobs], [first["next_cursor"], second["next_cursor"]])
-    return world, tab
+    return world
 
 
 Send = Callable[[str, Case], Any]
@@ -274,10 +273,33 @@ def fuzz_operation(template: str, verb: str, operation: dict[str, Any], world: W
     return seen
 
 
+# What each operation must reach besides its errors: the success paths, not only the refusals.
+SUCCESSES = {
+    "GET /jupyter-bgjobs/jobs": [200],
+    "GET /jupyter-bgjobs/jobs/{uid}": [200],
+    "GET /jupyter-bgjobs/kernels": [200],
+    "POST /jupyter-bgjobs/jobs/{uid}/kill": [202],
+    "POST /jupyter-bgjobs/kernels/{kernel_id}/kill": [202],
+    "DELETE /jupyter-bgjobs/jobs/{uid}": [204],
+}
+
+
+def test_the_fuzzing_covers_every_operation_of_the_document() -> None:
+    assert sorted(f"{verb.upper()} {template}" for template, verb, _ in OPERATIONS) == sorted(SUCCESSES)
+
+
 async def test_every_route_and_verb_of_the_document_survives_fuzzing(
-    jp_fetch: Fetch, jp_serverapp: Any, http_server_client: Any, jp_base_url: str, jp_auth_header: dict[str, str]
+    http_server_client: Any,
+    jp_base_url: str,
+    jp_auth_header: dict[str, str],
+    api: Api,
+    notebooks: Notebooks,
+    subtests: pytest.Subtests,
 ) -> None:
-    world, tab = await make_world(jp_fetch, jp_serverapp)
+    # One world (a kernel and its jobs) serves every operation, in order: reads,
+    # then kills, then removals. Each operation is a subtest of its own name, so a
+    # failure says which operation broke which property.
+    world = await make_world(api, notebooks)
     loop = asyncio.get_running_loop()
 
     def send(method: str, case: Case) -> Any:
@@ -301,30 +323,20 @@ async def test_every_route_and_verb_of_the_document_survives_fuzzing(
 
         return asyncio.run_coroutine_threadsafe(fetch(), loop).result(timeout=90)
 
-    try:
-        statuses: dict[str, list[int]] = {}
-        started = time.monotonic()
-        for template, verb, operation in OPERATIONS:
+    statuses: dict[str, list[int]] = {}
+    started = time.monotonic()
+    for template, verb, operation in OPERATIONS:
+        name = f"{verb.upper()} {template}"
+        with subtests.test(f"{name}: never 5xx, errors as JSON, statuses and bodies as documented"):
             seen = await loop.run_in_executor(None, fuzz_operation, template, verb, operation, world, send)
-            statuses[f"{verb.upper()} {template}"] = seen
-        elapsed = time.monotonic() - started
-    finally:
-        tab.close()
+            statuses[name] = seen
+        with subtests.test(f"{name}: a bounded number of cases, its success paths reached"):
+            seen = statuses.get(name, [])
+            # (Hypothesis may stop short of max_examples when it runs out of distinct cases.)
+            assert CASES // 2 <= len(seen) <= CASES, len(seen)
+            assert sorted({code for code in seen if code < 300}) == SUCCESSES[name], seen
+    elapsed = time.monotonic() - started
 
-    # Every operation of the document was fuzzed, each with its bounded number of cases...
-    assert set(statuses) == {f"{verb.upper()} {template}" for template, verb, _ in OPERATIONS}
-    # (Hypothesis may stop short of max_examples when it runs out of distinct cases.)
-    assert all(CASES // 2 <= len(seen) <= CASES for seen in statuses.values()), {
-        op: len(seen) for op, seen in statuses.items()
-    }
-    # ...and the success paths were reached, not only the errors.
-    successes = {op: sorted({code for code in seen if code < 300}) for op, seen in statuses.items()}
-    assert successes == {
-        "GET /jupyter-bgjobs/jobs": [200],
-        "GET /jupyter-bgjobs/jobs/{uid}": [200],
-        "GET /jupyter-bgjobs/kernels": [200],
-        "POST /jupyter-bgjobs/jobs/{uid}/kill": [202],
-        "POST /jupyter-bgjobs/kernels/{kernel_id}/kill": [202],
-        "DELETE /jupyter-bgjobs/jobs/{uid}": [204],
-    }, statuses
+    # Every operation of the document was fuzzed.
+    assert set(statuses) == set(SUCCESSES)
     print(f"fuzzed {len(statuses)} operations x {CASES} cases in {elapsed:.1f} s")

@@ -16,7 +16,7 @@ import pytest
 from tornado.httpclient import HTTPClientError
 from tornado.routing import PathMatches
 
-from .server_helpers import Api, Fetch, KernelTab, start_kernel
+from .server_helpers import Api, Fetch, Notebooks
 
 PREFIX = "/jupyter-bgjobs/"
 VERBS = ("get", "post", "put", "patch", "delete")
@@ -209,28 +209,23 @@ async def test_cookie_session_writes_need_the_xsrf_token(
 
 
 async def test_cookie_session_with_the_xsrf_token_changes_state(
-    jp_serverapp: Any, http_server_client: Any, jp_fetch: Fetch, jp_base_url: str
+    jp_serverapp: Any, http_server_client: Any, jp_base_url: str, api: Api, notebooks: Notebooks
 ) -> None:
     # The positive case on a real job: the browser's request, with its token,
     # removes a finished job (and without it, does not).
-    api = Api(jp_fetch)
-    kernel_id = await start_kernel(jp_fetch, "xsrf.ipynb")
-    tab = KernelTab(jp_serverapp, kernel_id)
-    try:
-        await tab.run("%job -n done 1")
-        [job] = await api.wait_for_jobs(lambda jobs: [job["status"] for job in jobs] == ["finished"])
-        await api.wait_for_kernel(kernel_id)
-        browser = await log_in(jp_serverapp, http_server_client, jp_base_url)
-        path = f"{jp_base_url}jupyter-bgjobs/jobs/{job['uid']}"
-        cookies = f"{browser.login_cookie}; _xsrf={browser.xsrf}"
-        refused = await http_server_client.fetch(path, method="DELETE", headers={"Cookie": cookies}, raise_error=False)
-        assert refused.code == 403
-        assert [other["uid"] for other in await api.jobs()] == [job["uid"]]
-        removed = await http_server_client.fetch(
-            path, method="DELETE", headers={"Cookie": cookies, "X-XSRFToken": browser.xsrf}, raise_error=False
-        )
-        assert removed.code == 204
-        assert await api.jobs() == []
-        assert await tab.value("len(jobs.list())") == 0
-    finally:
-        tab.close()
+    kernel_id, tab = await notebooks.open("xsrf.ipynb")
+    await tab.run("%job -n done 1")
+    [job] = await api.wait_for_jobs(lambda jobs: [job["status"] for job in jobs] == ["finished"])
+    await api.wait_for_kernel(kernel_id)
+    browser = await log_in(jp_serverapp, http_server_client, jp_base_url)
+    path = f"{jp_base_url}jupyter-bgjobs/jobs/{job['uid']}"
+    cookies = f"{browser.login_cookie}; _xsrf={browser.xsrf}"
+    refused = await http_server_client.fetch(path, method="DELETE", headers={"Cookie": cookies}, raise_error=False)
+    assert refused.code == 403
+    assert [other["uid"] for other in await api.jobs()] == [job["uid"]]
+    removed = await http_server_client.fetch(
+        path, method="DELETE", headers={"Cookie": cookies, "X-XSRFToken": browser.xsrf}, raise_error=False
+    )
+    assert removed.code == 204
+    assert await api.jobs() == []
+    assert await tab.value("len(jobs.list())") == 0

@@ -8,7 +8,7 @@ import pytest
 
 from jupyter_bgjobs.server.handlers import route_table
 
-from .server_helpers import Api, Fetch
+from .server_helpers import Api
 
 
 @pytest.fixture
@@ -27,10 +27,9 @@ def jp_server_config(server_kernelspecs: None, reader_only: Any) -> dict[str, An
     return {"ServerApp": {"jpserver_extensions": {"jupyter_bgjobs": True}, "authorizer_class": reader_only}}
 
 
-async def test_routes_are_authorized_as_kernels_read_or_write(jp_fetch: Fetch, jp_serverapp: Any) -> None:
+async def test_routes_are_authorized_as_kernels_read_or_write(api: Api) -> None:
     # The test authorizer fails the request (500) unless it is asked about the
     # "kernels" resource with the action of the method; it allows reading only.
-    api = Api(jp_fetch)
     assert (await api.get("jobs"))["jobs"] == []
     assert await api.get("kernels") == []
     await api.call("GET", "jobs/{uid}", expect=404, uid="nosuchjob")

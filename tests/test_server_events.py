@@ -12,7 +12,7 @@ from jsonschema import Draft7Validator
 
 from jupyter_bgjobs.server.events import SCHEMA_ID, SCHEMA_PATH
 
-from .server_helpers import OPENAPI, Api, Fetch, KernelTab, check_against_openapi, start_kernel
+from .server_helpers import OPENAPI, Api, Notebooks, check_against_openapi
 
 
 class EventStream:
@@ -58,11 +58,9 @@ def test_the_event_schema_describes_jobs_exactly_as_the_openapi_document() -> No
     Draft7Validator.check_schema(schema)
 
 
-async def test_changes_are_pushed_as_rest_jobs_coalesced(jp_fetch: Fetch, jp_ws_fetch: Any, jp_serverapp: Any) -> None:
-    api = Api(jp_fetch)
+async def test_changes_are_pushed_as_rest_jobs_coalesced(jp_ws_fetch: Any, api: Api, notebooks: Notebooks) -> None:
     stream = EventStream(await jp_ws_fetch("api", "events", "subscribe"))
-    kernel_id = await start_kernel(jp_fetch, "pushed.ipynb")
-    tab = KernelTab(jp_serverapp, kernel_id)
+    kernel_id, tab = await notebooks.open("pushed.ipynb")
     try:
         await tab.run("%job -n answer 6*7")
         events = await stream.until(lambda events: latest(events).get("answer", {}).get("status") == "finished")
@@ -93,5 +91,4 @@ async def test_changes_are_pushed_as_rest_jobs_coalesced(jp_fetch: Fetch, jp_ws_
         events = await stream.until(lambda events: any(event["removed"] for event in events))
         assert [uid for event in events for uid in event["removed"]] == [pushed["uid"]]
     finally:
-        tab.close()
         stream.socket.close()

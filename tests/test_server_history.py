@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from jupyter_bgjobs.server.history import History
 from jupyter_bgjobs.server.store import JobStore, Query
 
-from .server_helpers import Api, Fetch, KernelTab, check_against_openapi, start_kernel
+from .server_helpers import Api, Notebooks, check_against_openapi
+from .server_process import ServerProcess
 
 
 @pytest.fixture
@@ -43,61 +39,26 @@ def files_like(directory: Path, pattern: str) -> list[bytes]:
     return [path.read_bytes() for path in directory.glob(pattern)]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_a_new_server_on_the_same_file_lists_the_history(
-    jp_fetch: Fetch, jp_serverapp: Any, history_file: Path, tmp_path: Path
+    jp_serverapp: Any, history_file: Path, api: Api, notebooks: Notebooks
 ) -> None:
-    api = Api(jp_fetch)
-    kernel_id = await start_kernel(jp_fetch, "kept.ipynb")
-    tab = KernelTab(jp_serverapp, kernel_id)
-    try:
-        await tab.run("import time")
-        await tab.run("%job -n done 6*7")
-        await tab.run("%job -n broken 1/0")
-        await tab.run("%job -n sleeper time.sleep(60)")
-        settled = {"done": "finished", "broken": "failed", "sleeper": "running"}
-        before = await api.wait_for_jobs(lambda jobs: {job["name"]: job["status"] for job in jobs} == settled)
-    finally:
-        tab.close()
+    _, tab = await notebooks.open("kept.ipynb")
+    await tab.run("import time")
+    await tab.run("%job -n done 6*7")
+    await tab.run("%job -n broken 1/0")
+    await tab.run("%job -n sleeper time.sleep(60)")
+    settled = {"done": "finished", "broken": "failed", "sleeper": "running"}
+    before = await api.wait_for_jobs(lambda jobs: {job["name"]: job["status"] for job in jobs} == settled)
+    tab.close()
     # Stop the extension as a server shutdown does (it stops before the kernels).
     (app,) = jp_serverapp.extension_manager.extension_apps["jupyter_bgjobs"]
     await app.stop_extension()
     assert exists(history_file)
 
-    port = free_port()
-    server = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "jupyter_server",
-        "--no-browser",
-        "--allow-root",
-        f"--port={port}",
-        "--ip=127.0.0.1",
-        "--IdentityProvider.token=second-server",
-        f"--ServerApp.root_dir={tmp_path}",
-        f"--BgJobsApp.history_file={history_file}",
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = AsyncHTTPClient()
+    server = ServerProcess(args=[f"--BgJobsApp.history_file={history_file}"])
+    await server.start()
     try:
-        url = f"http://127.0.0.1:{port}/jupyter-bgjobs/jobs"
-        headers = {"Authorization": "token second-server"}
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                response = await client.fetch(url, headers=headers)
-                break
-            except (ConnectionError, HTTPClientError, OSError):
-                assert time.monotonic() < deadline, "the second server did not answer"
-                assert server.returncode is None, "the second server exited"
-                await asyncio.sleep(0.2)
-        page = json.loads(response.body)
+        page = await server.json("GET", "jupyter-bgjobs/jobs")
         check_against_openapi("GET", "jobs", 200, page)
         after = {job["name"]: job for job in page["jobs"]}
         assert {name: job["status"] for name, job in after.items()} == {
@@ -113,13 +74,10 @@ async def test_a_new_server_on_the_same_file_lists_the_history(
         assert after["sleeper"]["error"]["evalue"] == "the server stopped before the job ended"
         assert {tuple(job["paths"]) for job in after.values()} == {("kept.ipynb",)}
         assert page["counts"] == {"running": 0, "finished": 1, "dead": 2}
-        kernels = json.loads(
-            (await client.fetch(f"http://127.0.0.1:{port}/jupyter-bgjobs/kernels", headers=headers)).body
-        )
+        kernels = await server.json("GET", "jupyter-bgjobs/kernels")
         assert kernels == []
     finally:
-        server.terminate()
-        await asyncio.wait_for(server.wait(), 30)
+        await server.stop()
 
 
 def record(uid: str, kernel_id: str, ended: float, status: str = "finished") -> dict[str, Any]:

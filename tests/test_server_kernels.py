@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from .conftest import ROOT, write_kernelspec
-from .server_helpers import Api, Fetch, KernelTab, start_kernel
+from .server_helpers import Api, Fetch, Notebooks, start_kernel
 
 
 @pytest.fixture
@@ -24,8 +24,7 @@ def jp_server_config(server_kernelspecs: None, bare_kernelspecs: None) -> dict[s
     return {"ServerApp": {"jpserver_extensions": {"jupyter_bgjobs": True}}}
 
 
-async def test_kernels_without_background_jobs_say_why(jp_fetch: Fetch, jp_serverapp: Any) -> None:
-    api = Api(jp_fetch)
+async def test_kernels_without_background_jobs_say_why(jp_fetch: Fetch, api: Api, notebooks: Notebooks) -> None:
     echo = await start_kernel(jp_fetch, "echo.txt", "echo")
     bare = await start_kernel(jp_fetch, "bare.ipynb", "bare")
     echo_kernel = await api.wait_for_kernel(echo, "unavailable")
@@ -39,26 +38,39 @@ async def test_kernels_without_background_jobs_say_why(jp_fetch: Fetch, jp_serve
         reply = await api.call("POST", "kernels/{kernel_id}/kill", expect=409, kernel_id=kernel_id)
         assert reply.body["message"].startswith(f"background jobs are unavailable in kernel {kernel_id}: ")
     # The bare kernel works as a kernel, untouched: nothing was printed or left behind.
-    tab = KernelTab(jp_serverapp, bare)
-    try:
-        assert await tab.value("[name for name in globals() if 'bgjobs' in name or name == 'jobs']") == []
-        assert await tab.value("1 + 1") == 2
-    finally:
-        tab.close()
+    tab = notebooks.tab(bare)
+    assert await tab.value("[name for name in globals() if 'bgjobs' in name or name == 'jobs']") == []
+    assert await tab.value("1 + 1") == 2
 
 
 async def test_the_relay_loads_the_kernel_extension_where_it_is_importable_but_not_loaded(
-    jp_fetch: Fetch, jp_serverapp: Any
+    jp_fetch: Fetch, api: Api, notebooks: Notebooks
 ) -> None:
-    api = Api(jp_fetch)
     kernel_id = await start_kernel(jp_fetch, "late.ipynb", "bare-with-package")
     kernel = await api.wait_for_kernel(kernel_id, "ready")
     assert kernel["reason"] == ""
-    tab = KernelTab(jp_serverapp, kernel_id)
-    try:
-        assert await tab.value("type(jobs).__name__") == "JobManager"
-        await tab.run("%job -n loaded 'yes'")
-        (job,) = await api.wait_for_jobs(lambda jobs: [job["status"] for job in jobs] == ["finished"])
-        assert (job["name"], job["result_repr"], job["paths"]) == ("loaded", "'yes'", ["late.ipynb"])
-    finally:
-        tab.close()
+    tab = notebooks.tab(kernel_id)
+    assert await tab.value("type(jobs).__name__") == "JobManager"
+    await tab.run("%job -n loaded 'yes'")
+    (job,) = await api.wait_for_jobs(lambda jobs: [job["status"] for job in jobs] == ["finished"])
+    assert (job["name"], job["result_repr"], job["paths"]) == ("loaded", "'yes'", ["late.ipynb"])
+
+
+@pytest.mark.parametrize("kernel_name", ["python3", "python3-ipk6"])
+async def test_the_server_loads_the_kernel_extension_into_every_kernel_it_starts(
+    kernel_name: str, jp_fetch: Fetch, api: Api, notebooks: Notebooks
+) -> None:
+    # Nothing in the kernel's environment loads it (the package ships no
+    # IPython kernel config): the relay does, on ipykernel 7 and 6 alike.
+    kernel_id, tab = await notebooks.open("fresh.ipynb", kernel_name)
+    kernel = await api.wait_for_kernel(kernel_id, "ready")
+    assert kernel["reason"] == ""
+    shell = "get_ipython()"
+    assert await tab.value(
+        f"[type(jobs).__name__, 'job' in {shell}.magics_manager.magics['line'],"
+        f" 'jupyter_bgjobs' in {shell}.extension_manager.loaded,"
+        f" 'jupyter_bgjobs' in str({shell}.config)]"
+    ) == ["JobManager", True, False, False]
+    await tab.run("%job -n first 6 * 7")
+    (job,) = await api.wait_for_jobs(lambda jobs: [job["status"] for job in jobs] == ["finished"])
+    assert (job["name"], job["result_repr"], job["kernel_id"]) == ("first", "42", kernel_id)

@@ -13,7 +13,7 @@ import pytest
 from jupyter_bgjobs import protocol
 
 from .conftest import KERNELS
-from .server_helpers import Api, Fetch, KernelTab, start_kernel
+from .server_helpers import Api, Fetch, KernelTab, Notebooks
 
 
 @pytest.fixture
@@ -40,11 +40,9 @@ async def still_running(tab: KernelTab) -> bool:
 
 @pytest.mark.parametrize("kernel_name", KERNELS)
 async def test_kill_takes_effect_within_a_second_while_the_main_shell_sleeps(
-    jp_fetch: Fetch, jp_serverapp: Any, kernel_name: str
+    jp_fetch: Fetch, kernel_name: str, api: Api, notebooks: Notebooks
 ) -> None:
-    api = Api(jp_fetch)
-    kernel_id = await start_kernel(jp_fetch, "busy.ipynb", kernel_name)
-    tab = KernelTab(jp_serverapp, kernel_id)
+    kernel_id, tab = await notebooks.open("busy.ipynb", kernel_name)
     try:
         version = await tab.value("__import__('ipykernel').__version__")
         assert version.split(".")[0] == ("6" if kernel_name == "python3-ipk6" else "7")
@@ -75,14 +73,11 @@ async def test_kill_takes_effect_within_a_second_while_the_main_shell_sleeps(
         assert killed["ended"] is not None
     finally:
         await jp_fetch("api", "kernels", kernel_id, "interrupt", method="POST", body="")
-        tab.close()
 
 
-async def test_kill_every_job_of_a_kernel_or_of_one_group(jp_fetch: Fetch, jp_serverapp: Any) -> None:
-    api = Api(jp_fetch)
-    target = await start_kernel(jp_fetch, "target.ipynb")
-    other = await start_kernel(jp_fetch, "other.ipynb")
-    tab, other_tab = KernelTab(jp_serverapp, target), KernelTab(jp_serverapp, other)
+async def test_kill_every_job_of_a_kernel_or_of_one_group(jp_fetch: Fetch, api: Api, notebooks: Notebooks) -> None:
+    target, tab = await notebooks.open("target.ipynb")
+    _, other_tab = await notebooks.open("other.ipynb")
     try:
         for code in (
             "import time",
@@ -128,5 +123,3 @@ async def test_kill_every_job_of_a_kernel_or_of_one_group(jp_fetch: Fetch, jp_se
         assert reply.body == {"killed": []}
     finally:
         await jp_fetch("api", "kernels", target, "interrupt", method="POST", body="")
-        tab.close()
-        other_tab.close()

@@ -13,7 +13,7 @@ until the call returns. So, in job threads only:
   shuts the sockets down and terminates the processes (``resources.py``).
 
 A woken call raises ``JobKilled`` when a kill is pending for its job (see
-``Job._kill_pending``): once per kill wave, so that a ``finally:`` block may
+``Killer.pending``, ``kill.py``): once per kill wave, so that a ``finally:`` block may
 still sleep or wait until the next wave.
 
 Every other thread calls straight through to the original, after one
@@ -29,15 +29,12 @@ import socket
 import subprocess
 import threading
 import time
-from _thread import get_ident
 from typing import TYPE_CHECKING, Any, SupportsIndex
 
 from .context import this_thread
-from .errors import JobKilled
-from .inject import clear
 
 if TYPE_CHECKING:
-    from .job import Job
+    from .kill import Killer
 
 # The slice in which a job thread's Thread.join re-checks for a kill.
 JOIN_SLICE = 0.02
@@ -47,33 +44,6 @@ _original_allocate_lock = threading._allocate_lock  # type: ignore[attr-defined]
 _original_join = threading.Thread.join
 _original_socket_init = socket.socket.__init__
 _original_popen_init = subprocess.Popen.__init__
-
-
-def _raise_killed() -> None:
-    # The kill also injected a JobKilled that may still be pending in this
-    # thread: drop it, so that the job sees one exception, not a second one
-    # in the middle of its cleanup.
-    clear(get_ident())
-    raise JobKilled()
-
-
-def _block(job: Job, lock: Any, timeout: float) -> bool:
-    """``lock.acquire(True, timeout)``, registered so that a kill can release it.
-
-    Raises JobKilled if a kill is pending before or after the wait.
-    """
-    job._waiting_on = lock
-    try:
-        # Checked after registering: a kill that came before the registration
-        # is pending already, one that comes after releases the lock.
-        if job._kill_pending():
-            _raise_killed()
-        got: bool = lock.acquire(True, timeout)
-    finally:
-        job._waiting_on = None
-    if job._kill_pending():
-        _raise_killed()
-    return got
 
 
 def job_sleep(seconds: float | SupportsIndex) -> None:
@@ -90,16 +60,16 @@ def job_sleep(seconds: float | SupportsIndex) -> None:
         except TypeError:
             return _original_sleep(seconds)  # its own error for the wrong type
     if not delay > 0:  # zero (yield the GIL), negative and NaN: the original's behaviour
-        if job._kill_pending():
-            _raise_killed()
+        job.killer.raise_if_pending()
         return _original_sleep(seconds)
+    killer = job.killer
     lock = _original_allocate_lock()
     lock.acquire()
     deadline = time.monotonic() + delay
     left = float(delay)
     while left > 0:
         # The lock is never released but by a kill: the wait is the sleep.
-        _block(job, lock, min(left, threading.TIMEOUT_MAX))
+        killer.block(lock, min(left, threading.TIMEOUT_MAX))
         left = deadline - time.monotonic()
     return None
 
@@ -107,16 +77,16 @@ def job_sleep(seconds: float | SupportsIndex) -> None:
 class JobWaiter:
     """The lock a job thread's ``Condition.wait`` blocks on, wakeable by a kill."""
 
-    __slots__ = ("_job", "_lock")
+    __slots__ = ("_killer", "_lock")
 
-    def __init__(self, job: Job) -> None:
-        self._job = job
+    def __init__(self, killer: Killer) -> None:
+        self._killer = killer
         self._lock: threading.Lock = _original_allocate_lock()
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         if not blocking:
             return self._lock.acquire(False)
-        return _block(self._job, self._lock, timeout)
+        return self._killer.block(self._lock, timeout)
 
     __enter__ = acquire
 
@@ -136,7 +106,7 @@ def _allocate_waiter() -> Any:
     job = this_thread.job
     if job is None:
         return _original_allocate_lock()
-    return JobWaiter(job)
+    return JobWaiter(job.killer)
 
 
 def job_join(self: threading.Thread, timeout: float | None = None) -> None:
@@ -144,10 +114,10 @@ def job_join(self: threading.Thread, timeout: float | None = None) -> None:
     job = this_thread.job
     if job is None:
         return _original_join(self, timeout)
+    killer = job.killer
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
-        if job._kill_pending():
-            _raise_killed()
+        killer.raise_if_pending()
         step = JOIN_SLICE if deadline is None else min(JOIN_SLICE, deadline - time.monotonic())
         if step <= 0:
             return None
@@ -160,14 +130,14 @@ def _socket_init(self: socket.socket, *args: Any, **kwargs: Any) -> None:
     _original_socket_init(self, *args, **kwargs)
     job = this_thread.job
     if job is not None:
-        job._resources_for_thread().add_socket(self)
+        job.killer.track_socket(self)
 
 
 def _popen_init(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> None:
     _original_popen_init(self, *args, **kwargs)
     job = this_thread.job
     if job is not None:
-        job._resources_for_thread().add_process(self)
+        job.killer.track_process(self)
 
 
 _installed = False

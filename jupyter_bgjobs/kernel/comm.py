@@ -5,7 +5,7 @@ Where messages come in:
 - the shell channel, as for any comm (the main shell, or a kernel subshell
   when the client puts a ``subshell_id`` in the header);
 - the control channel: ipykernel only dispatches comm messages that arrive
-  on the shell channel, so ``CommEndpoint.serve_control_channel`` adds
+  on the shell channel, so ``CommEndpoint.serve_on_control_channel`` adds
   handlers to the kernel's control handlers for this protocol's own comm
   message types (``protocol.CONTROL_CHANNEL_TYPES``), for its two targets
   only. The control channel is served by its own thread on ipykernel 6 and
@@ -47,8 +47,8 @@ def _data(msg: Any) -> Any:
         return None
 
 
-class Channel:
-    """One open comm of either target."""
+class TargetComm:
+    """One open comm of either target (the comm package's comm, and how this module serves it)."""
 
     def __init__(self, comm: Any, endpoint: CommEndpoint) -> None:
         self.comm = comm
@@ -96,7 +96,7 @@ def _major(record: dict[str, Any]) -> dict[str, Any]:
     return {field: value for field, value in record.items() if field not in MINOR_FIELDS}
 
 
-class EventsChannel(Channel):
+class EventsComm(TargetComm):
     """An events comm: a snapshot when it opens, then coalesced updates.
 
     The job feed hands out batches every 20 ms. A job whose only change is
@@ -198,8 +198,12 @@ class EventsChannel(Channel):
                 self._timer = None
 
 
-class ControlChannel(Channel):
-    """A control comm: each request gets one reply, from the handler's thread."""
+class ControlComm(TargetComm):
+    """A comm of the control target (commands): each request gets one reply, from the handler's thread.
+
+    Not to be confused with the kernel's control *channel* (a ZeroMQ socket),
+    which may carry its messages: see ``CommEndpoint.serve_on_control_channel``.
+    """
 
     def __init__(self, comm: Any, endpoint: CommEndpoint, manager: JobManager) -> None:
         super().__init__(comm, endpoint)
@@ -231,8 +235,7 @@ class ControlChannel(Channel):
 
     def _op_kill(self, uid: str) -> dict[str, Any]:
         job = self._manager.get(uid)
-        if not job._request_kill():
-            raise JobStateError(f"job {job.number} is not running (it is {job.status})")
+        self._manager.kill(job, wait=None)
         return {"job": job.to_wire()}
 
     def _op_kill_all(self, group: str | None) -> dict[str, Any]:
@@ -249,7 +252,7 @@ class CommEndpoint:
     def __init__(self, comm_manager: Any, manager: JobManager) -> None:
         self._comm_manager = comm_manager
         self._manager = manager
-        self._channels: dict[str, Channel] = {}
+        self._comms: dict[str, TargetComm] = {}
         self._lock = threading.Lock()
 
     def register(self) -> None:
@@ -259,12 +262,12 @@ class CommEndpoint:
     def _open_events(self, comm: Any, msg: Any) -> None:
         self._retire(comm.comm_id)
         if self._accept(comm, msg, protocol.event_error):
-            self._keep(EventsChannel(comm, self, self._manager))
+            self._keep(EventsComm(comm, self, self._manager))
 
     def _open_control(self, comm: Any, msg: Any) -> None:
         self._retire(comm.comm_id)
         if self._accept(comm, msg, lambda code, message: protocol.reply_error(None, code, message)):
-            self._keep(ControlChannel(comm, self, self._manager))
+            self._keep(ControlComm(comm, self, self._manager))
 
     @staticmethod
     def _accept(comm: Any, msg: Any, error: Callable[[str, str], dict[str, Any]]) -> bool:
@@ -276,30 +279,31 @@ class CommEndpoint:
             return False
         return True
 
-    def _keep(self, channel: Channel) -> None:
+    def _keep(self, target_comm: TargetComm) -> None:
         with self._lock:
-            self._channels[channel.comm.comm_id] = channel
+            self._comms[target_comm.comm.comm_id] = target_comm
 
     def _retire(self, comm_id: str) -> None:
         # A client that opens a comm id twice replaces the first comm (the
         # comm manager already did): only the latest open is served.
         with self._lock:
-            old = self._channels.pop(comm_id, None)
+            old = self._comms.pop(comm_id, None)
         if old is not None:
             log.warning("bgjobs: comm %s was opened again; the earlier one is replaced", comm_id)
             old.retire()
 
     def forget(self, comm_id: str) -> None:
         with self._lock:
-            self._channels.pop(comm_id, None)
+            self._comms.pop(comm_id, None)
 
-    def channel(self, comm_id: Any) -> Channel | None:
+    def comm_for(self, comm_id: Any) -> TargetComm | None:
+        """The open comm of that id, if it is one of this endpoint's."""
         with self._lock:
-            return self._channels.get(comm_id) if isinstance(comm_id, str) else None
+            return self._comms.get(comm_id) if isinstance(comm_id, str) else None
 
-    # --- the control channel ------------------------------------------------------
+    # --- the kernel's control channel (ZeroMQ): a second way in for both targets ---
 
-    def serve_control_channel(self, kernel: Any) -> bool:
+    def serve_on_control_channel(self, kernel: Any) -> bool:
         """Take this module's comm messages on the kernel's control channel too.
 
         ``kernel.control_handlers`` maps message types to handlers that the
@@ -329,15 +333,15 @@ class CommEndpoint:
 
     def _control_msg(self, stream: Any, idents: Any, msg: dict[str, Any]) -> None:
         content = msg.get("content")
-        channel = self.channel(content.get("comm_id") if isinstance(content, dict) else None)
-        if channel is not None:
-            channel.handle(msg)
+        target_comm = self.comm_for(content.get("comm_id") if isinstance(content, dict) else None)
+        if target_comm is not None:
+            target_comm.handle(msg)
         else:
             log.warning("bgjobs: ignored a comm message on the control channel for a comm that is not open")
 
     def _control_close(self, stream: Any, idents: Any, msg: dict[str, Any]) -> None:
         content = msg.get("content")
-        if self.channel(content.get("comm_id") if isinstance(content, dict) else None) is not None:
+        if self.comm_for(content.get("comm_id") if isinstance(content, dict) else None) is not None:
             self._comm_manager.comm_close(stream, idents, msg)
 
 
@@ -356,5 +360,5 @@ def register_comm_targets(comm_manager: Any, manager: JobManager) -> CommEndpoin
     endpoint.register()
     kernel = _running_kernel()
     if kernel is not None:
-        endpoint.serve_control_channel(kernel)
+        endpoint.serve_on_control_channel(kernel)
     return endpoint

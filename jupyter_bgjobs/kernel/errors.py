@@ -21,7 +21,7 @@ class JobKilled(KeyboardInterrupt):
         super().__init__(*(args or ("job killed on request",)))
         job = current_job()
         if job is not None:
-            job._kill_delivered()
+            job.killer.landed()
 
 
 class JobError(Exception):

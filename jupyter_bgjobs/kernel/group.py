@@ -98,12 +98,12 @@ class JobGroup:
     def kill(self, wait: float | None = 1.0) -> bool:
         """Kill every job of the group; True if all are dead within ``wait``."""
         for job in self.jobs:
-            job._request_kill()
+            job.killer.request()
         if wait:
             self.wait(wait)
         return all(job.done for job in self.jobs) and self.status != "running"
 
-    def _run_chunk(self, indices: list[int]) -> int:
+    def run_chunk(self, indices: list[int]) -> int:
         """The body of one chunk's job: how many of its items succeeded."""
         succeeded = 0
         for count, index in enumerate(indices, 1):

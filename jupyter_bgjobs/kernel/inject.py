@@ -7,16 +7,21 @@ thread raises at its next bytecode boundary. Facts that matter here:
   thread, which lets ``JobKilled.__init__`` record the delivery);
 - the thread id is an unsigned long;
 - clearing a pending exception takes NULL (``py_object()``), never None,
-  which would set ``None`` as the exception to raise.
+  which would set ``None`` as the exception to raise;
+- the function object is a private prototype of our own: setting
+  ``argtypes`` on the shared ``ctypes.pythonapi.PyThreadState_SetAsyncExc``
+  would change it for every user of this process (the classic
+  ``kill_thread`` recipe passes a ``c_long`` and would then get an
+  ``ArgumentError``).
 """
 
 from __future__ import annotations
 
 import ctypes
 
-_set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
-_set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
-_set_async_exc.restype = ctypes.c_int
+_set_async_exc = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.py_object)(
+    ("PyThreadState_SetAsyncExc", ctypes.pythonapi)
+)
 
 
 def inject(thread_id: int, exc_type: type[BaseException]) -> bool:

@@ -1,12 +1,7 @@
-"""One background job: a callable run in its own thread, and how it is killed.
+"""One background job: a callable run in its own thread.
 
-A kill comes in waves. Each wave injects a ``JobKilled`` into the job's
-thread (it lands at the next bytecode) and wakes the blocking call the
-thread is in (``blocking.py``, ``resources.py``), so that it gets back to
-bytecode. The job's code sees one ``JobKilled`` per wave; the manager's
-reaper starts a new wave if the thread still lives after a growing gap
-(0.25 s, 0.5 s, ... 2 s), which gives a ``finally:`` block time to clean up
-and still ends a job that swallowed the first one.
+How a job is killed is ``kill.py`` (``job.killer``); what makes it look like
+one of IPython's background-job threads is ``threadlike.py``.
 """
 
 from __future__ import annotations
@@ -21,24 +16,18 @@ from .. import protocol
 from . import context
 from .context import this_thread
 from .errors import JobKilled
-from .inject import clear, inject
+from .kill import Killer
 from .outcome import bounded_repr, error_record
 from .output import OutputBuffer, echo_to
-from .resources import JobResources
+from .threadlike import ThreadLike
 from .uids import new_uid
-from .where import blocked_in
 
 if TYPE_CHECKING:
-    from .manager import JobManager
+    from .feed import ChangeFeed
+    from .reaper import Reaper
 
 Outcome = tuple[Literal["finished", "killed", "failed"], Any]
 
-# The gap before a kill that did not end the job is repeated, doubling up to
-# the maximum: long enough for a short cleanup in `finally:` to finish.
-REINJECT_FIRST = 0.25
-REINJECT_MAX = 2.0
-# Child processes get SIGTERM at once and SIGKILL after this many seconds.
-TERMINATE_GRACE = 0.5
 # Progress changes are pushed at most this often (the last one always).
 PROGRESS_INTERVAL = 0.1
 
@@ -56,12 +45,13 @@ class TracebackText(str):
         printer.text(str(self).rstrip("\n"))
 
 
-class Job:
+class Job(ThreadLike):
     """A job of a ``JobManager``; ``jobs.new`` creates it, its thread runs it.
 
     Public attributes: ``number``, ``uid``, ``name``, ``code``, ``kind``,
     ``group``, ``status``, ``created``, ``started``, ``ended``, ``result``,
-    ``exception``, ``error``, ``progress``, ``kill_requested``, ``blocked_in``.
+    ``exception``, ``error``, ``progress``, ``kill_requested``, ``blocked_in``;
+    thread-like and IPython-compatible ones come from ``ThreadLike``.
     """
 
     # Defaults on the class: a job that is never killed, prints nothing and is
@@ -75,15 +65,6 @@ class Job:
     kill_requested = False
     blocked_in: str | None = None
 
-    _thread_id: int | None = None
-    _injectable = False  # true only while the job's own code runs
-    _waves = 0  # kill waves sent
-    _delivered = 0  # the wave the job thread last raised JobKilled for
-    _kill_time = 0.0
-    _next_wave = 0.0
-    _wave_gap = REINJECT_FIRST
-    _waiting_on: Any = None  # the lock a job-aware wait blocks on (blocking.py)
-    _resources: JobResources | None = None
     _output: OutputBuffer | None = None
     _done_event: threading.Event | None = None
     _progress_pushed = 0.0
@@ -91,16 +72,18 @@ class Job:
 
     def __init__(
         self,
-        manager: JobManager,
         number: int,
         call: Callable[[], Any],
         *,
+        feed: ChangeFeed,
+        reaper: Reaper,
         code: str | Callable[[], str],
         kind: str,
         name: str | None = None,
         group: str | None = None,
         parent: dict[str, Any] | None = None,
         daemon: bool = True,
+        func: Callable[..., Any] | None = None,
     ) -> None:
         self.number = number
         self.uid = new_uid()
@@ -110,10 +93,12 @@ class Job:
         self.group = group
         self.status = "queued"
         self.created = time.time()
-        self._manager = manager
+        self._feed = feed
         self._call = call
+        self._func = func
         self._parent = parent
         self._lock = threading.Lock()
+        self.killer = Killer(self, self._lock, feed, reaper)
         self._thread = threading.Thread(target=self._run, name=f"bgjob-{number}", daemon=daemon)
 
     # --- what users read ----------------------------------------------------
@@ -171,7 +156,7 @@ class Job:
         """Kill the job; wait up to ``wait`` seconds; True if it is dead by then."""
         if context.current_job() is self:
             raise JobKilled()
-        self._request_kill()
+        self.killer.request()
         if wait:
             self.wait(wait)
         return self.status == "killed"
@@ -196,7 +181,7 @@ class Job:
         output = self._output
         name, group, progress, where = self.name, self.group, self.progress, self.blocked_in
         if progress is not None and progress["desc"] is not None:
-            progress = {**progress, "desc": protocol.wire_head(progress["desc"], protocol.MAX_NAME)}
+            progress = {**progress, "desc": protocol.wire_head(progress["desc"], protocol.MAX_DESC)}
         return {
             "uid": self.uid,
             "number": self.number,
@@ -204,7 +189,7 @@ class Job:
             "code": protocol.wire_head(self.code, protocol.MAX_CODE),
             "kind": self.kind,
             "status": self.status,
-            "group": None if group is None else protocol.wire_head(group, protocol.MAX_NAME),
+            "group": None if group is None else protocol.wire_head(group, protocol.MAX_GROUP),
             "created": self.created,
             "started": self.started,
             "ended": self.ended,
@@ -232,12 +217,14 @@ class Job:
 
     # --- the job's thread ---------------------------------------------------
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Start a job made with ``start=False`` (once, as a thread; ``jobs.new`` starts its jobs)."""
         try:
             self._thread.start()
-        except RuntimeError as error:  # "can't start new thread": the system's limit
-            self._settle_dead(("failed", error))
-            raise
+        except RuntimeError as error:
+            if self._thread.ident is None and not self.done:  # "can't start new thread": the system's limit
+                self._settle_dead(("failed", error))
+            raise  # or started already: "threads can only be started once"
 
     def _run(self) -> None:
         # One flat function on purpose: Thread.start() in the starting thread
@@ -253,9 +240,8 @@ class Job:
             if runs:
                 self.status = "running"
                 self.started = time.time()
-                self._thread_id = get_ident()
-                self._injectable = True
-        feed = self._manager._feed
+                self.killer.arm(get_ident())
+        feed = self._feed
         if runs and feed.listening:
             feed.changed(self)
         outcome: Outcome | None = None
@@ -268,13 +254,13 @@ class Job:
             except BaseException as exc:  # a job's failure is its result, never the thread's
                 outcome = ("failed", exc)
             finally:
-                if self._close_injection() and outcome is not None and outcome[0] == "finished":
+                if self.killer.disarm() and outcome is not None and outcome[0] == "finished":
                     outcome = ("killed", None)  # the kill was pending when the code returned
         except JobKilled as exc:
             # The kill landed after the job's code returned (a socket the kill
             # shut down made `recv` return), before injections stopped.
             outcome = ("killed", exc)
-            self._close_injection()
+            self.killer.disarm()
         this_thread.job = None  # standard again: its id may soon be another thread's
         self._call = _ended  # the call's arguments may be large: let them go
         if outcome is None or outcome[0] != "finished":
@@ -289,25 +275,6 @@ class Job:
             event.set()
         if feed.listening:
             feed.changed(self)
-
-    def _close_injection(self) -> bool:
-        """Stop injections, then drop one that may still be pending; True if a kill was pending.
-
-        After the flag is off no new injection starts, so at most one pending
-        exception can land in here; the loop absorbs it.
-        """
-        landed = False
-        while True:
-            try:
-                with self._lock:
-                    self._injectable = False
-                    pending = self._waves > self._delivered
-                    if pending:
-                        clear(get_ident())
-                        self._delivered = self._waves
-                return pending or landed
-            except JobKilled:
-                landed = True
 
     def _settle_dead(self, outcome: Outcome | None) -> None:
         """End the job as failed or killed (``None``: killed with no exception to show)."""
@@ -326,100 +293,22 @@ class Job:
             event = self._done_event
         if event is not None:
             event.set()
-        self._manager._changed(self)
+        self._feed.changed(self)
 
     # --- output and progress, called from the job's thread ---------------------
 
-    def _write_output(self, text: str) -> None:
+    def record_output(self, text: str) -> None:
+        """Keep ``text`` that the job's thread wrote (called by the output routing, ``output.py``)."""
         buffer = self._output
         if buffer is None:  # only this job's thread writes: no race
             buffer = self._output = OutputBuffer()
         buffer.write(text)
-        self._manager._changed(self)
+        self._feed.changed(self)
 
-    def _set_progress(self, done: float, total: float | None, desc: str | None) -> None:
+    def record_progress(self, done: float, total: float | None, desc: str | None) -> None:
+        """Set ``progress`` (called by ``progress()`` and ``report()``); listeners hear of it every 0.1 s at most."""
         self.progress = {"done": done, "total": total, "desc": desc}
         now = time.monotonic()
         if now - self._progress_pushed >= PROGRESS_INTERVAL or (total is not None and done >= total):
             self._progress_pushed = now
-            self._manager._changed(self)
-
-    def _resources_for_thread(self) -> JobResources:
-        """The job's tracked sockets and processes (called from the job's thread)."""
-        resources = self._resources
-        if resources is None:
-            resources = self._resources = JobResources()
-        return resources
-
-    # --- kill -----------------------------------------------------------------
-
-    def _kill_pending(self) -> bool:
-        """True while a kill wave has not yet been raised in the job's thread."""
-        return self._waves > self._delivered
-
-    def _kill_delivered(self) -> None:
-        # Called by JobKilled.__init__ in the job's own thread.
-        self._delivered = self._waves
-
-    def _request_kill(self) -> bool:
-        """Ask the job to die; False if it is not running (or queued)."""
-        with self._lock:
-            if self.ended is not None or self.status not in protocol.ACTIVE_STATES:
-                return False
-            first = not self.kill_requested
-            self.kill_requested = True
-            now = time.monotonic()
-            if first:
-                self._kill_time = now
-            wave = not self._kill_pending()  # asking again repeats a swallowed kill at once
-            if wave:
-                self._new_wave_locked(now)
-        if wave:
-            self._wake_blocking(force=False)
-        if first:
-            self._manager._changed(self)
-        self._manager._watch_kill(self)
-        return True
-
-    def _new_wave_locked(self, now: float) -> None:
-        self._waves += 1
-        # Under self._lock and only while the job's own code runs: the thread
-        # id is then certainly this job's live thread (ids are reused at once).
-        if self._injectable and self._thread_id is not None:
-            inject(self._thread_id, JobKilled)
-        self._next_wave = now + self._wave_gap
-        self._wave_gap = min(self._wave_gap * 2, REINJECT_MAX)
-
-    def _wake_blocking(self, force: bool) -> None:
-        """Wake the blocking calls the job is in: waits, sockets, child processes."""
-        waiter = self._waiting_on
-        if waiter is not None:
-            try:
-                waiter.release()
-            except RuntimeError:  # released already (a notify, or an earlier wake)
-                pass
-        resources = self._resources
-        if resources is not None:
-            resources.shut_down_sockets()
-            resources.stop_processes(force)
-
-    def _follow_up_kill(self, now: float) -> None:
-        """Called by the reaper while a killed job's thread lives."""
-        with self._lock:
-            if self.ended is not None:
-                return
-            if not self._kill_pending() and now >= self._next_wave:
-                self._new_wave_locked(now)  # the last wave was swallowed
-            pending = self._kill_pending()
-            thread_id = self._thread_id
-        if pending:
-            # Again: the thread may have entered a new blocking call (or opened
-            # a new socket) since the last wake, before the kill landed.
-            self._wake_blocking(force=now - self._kill_time >= TERMINATE_GRACE)
-        where = blocked_in(thread_id) if thread_id is not None else None
-        with self._lock:
-            changed = self.ended is None and where != self.blocked_in
-            if changed:
-                self.blocked_in = where
-        if changed:
-            self._manager._changed(self)
+            self._feed.changed(self)

@@ -99,7 +99,7 @@ class JobMagics(Magics):
             raise UsageError(_syntax_message("%job" if cell is None else "%%job", error)) from None
         # Announced before it starts: what the job prints comes after this line.
         print(f"Started job {job.number}" + (f" ({job.name})" if job.name else "") + ".")
-        job._start()
+        job.start()
 
     @magic_arguments()
     @argument("-v", "--verbose", action="store_true", help="full code and where killed jobs are blocked")
@@ -157,19 +157,18 @@ class JobMagics(Magics):
             numbers.append(int(target))
         try:
             jobs = [self.manager[number] for number in numbers]
+            for job in jobs:  # check them all before killing any
+                job.killer.check()
         except JobError as error:
             raise UsageError(f"%kill: {error}") from None
-        for job in jobs:  # check them all before killing any
-            if job.done:
-                raise UsageError(f"%kill: job {job.number} is not running (it is {job.status})")
-        return [job for job in jobs if job._request_kill()]
+        return [job for job in jobs if job.killer.request()]
 
 
 def _kill_report(job: Job) -> str:
     if job.status == "killed":
         return f"Job {job.number} killed."
     if job.status == "finished":
-        if job._delivered:
+        if job.killer.caught:
             return f"Job {job.number} caught the kill and finished."
         return f"Job {job.number} finished before the kill took effect."
     if job.done:

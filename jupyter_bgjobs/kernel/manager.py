@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .. import protocol
@@ -28,7 +28,7 @@ JobList = list[Job]  # `list` is also a method name of JobManager
 
 
 def _chunk_call(group: JobGroup, chunk: list[int], number: int) -> Callable[[], Any]:
-    return lambda: group._run_chunk(chunk)
+    return lambda: group.run_chunk(chunk)
 
 
 class JobManager:
@@ -48,8 +48,11 @@ class JobManager:
     def new(self, func_or_exp: Callable[..., Any] | str, *args: Any, **kwargs: Any) -> Job:
         """Start a job, as IPython's ``BackgroundJobManager.new`` does.
 
-        - ``jobs.new(func, *args, **kwargs)`` calls ``func(*args, **kwargs)``;
-          keyword arguments may also come as ``kw=dict(...)``, as there.
+        - ``jobs.new(func, *args, **kwargs)`` calls ``func(*args, **kwargs)``.
+          ``kw`` is IPython's way to pass keyword arguments and is read as
+          there: ``jobs.new(func, x, kw={"z": 1})`` calls ``func(x, z=1)``.
+          It must be a mapping (``kw=5`` raises TypeError); a function
+          parameter named ``kw`` is reached through it: ``kw={"kw": 5}``.
         - ``jobs.new("expression")`` evaluates the expression in the caller's
           globals and locals (the user namespace, in a notebook);
           ``jobs.new("expression", glob)`` or ``jobs.new("expression", glob, loc)``
@@ -71,11 +74,16 @@ class JobManager:
             return self.run_expression(func_or_exp, glob, loc, name=name, daemon=daemon)
         if not callable(func_or_exp):
             raise TypeError(f"jobs.new takes a callable or an expression string, not {type(func_or_exp).__name__}")
-        if isinstance(kwargs.get("kw"), dict):
-            kwargs.update(kwargs.pop("kw"))
+        if "kw" in kwargs:
+            kwargs = _merge_kw(kwargs)
         call = functools.partial(func_or_exp, *args, **kwargs) if args or kwargs else func_or_exp
         return self._create(
-            lambda number: call, lambda: describe_call(func_or_exp, args, kwargs), "func", name, daemon=daemon
+            lambda number: call,
+            lambda: describe_call(func_or_exp, args, kwargs),
+            "func",
+            name,
+            daemon=daemon,
+            func=func_or_exp,
         )
 
     def run_expression(
@@ -90,7 +98,7 @@ class JobManager:
     ) -> Job:
         """Evaluate ``expr`` in ``namespace`` in a new job; a syntax error raises at once.
 
-        With ``start=False`` the caller starts it (``job._start()``), e.g. after
+        With ``start=False`` the caller starts it (``job.start()``), e.g. after
         announcing it, so that the announcement comes before the job's output.
         """
         expr = expr.strip()
@@ -160,7 +168,7 @@ class JobManager:
             group.jobs.append(job)
         # Started once the group is whole: its status and wait() see every job.
         for job in group.jobs:
-            job._start()
+            job.start()
         return group
 
     def group(self, name: str) -> JobGroup:
@@ -179,6 +187,7 @@ class JobManager:
         group: str | None = None,
         daemon: bool = True,
         start: bool = True,
+        func: Callable[..., Any] | None = None,
     ) -> Job:
         _check_name("name", name)
         _check_name("group", group)
@@ -187,21 +196,38 @@ class JobManager:
             number = self._next_number
             call = make_call(number)  # a SyntaxError here starts nothing, uses no number
             self._next_number += 1
-            job = Job(self, number, call, code=code, kind=kind, name=name, group=group, parent=parent, daemon=daemon)
+            job = Job(
+                number,
+                call,
+                feed=self._feed,
+                reaper=self._reaper,
+                code=code,
+                kind=kind,
+                name=name,
+                group=group,
+                parent=parent,
+                daemon=daemon,
+                func=func,
+            )
             self._jobs[number] = job
             self._by_uid[job.uid] = job
-        self._changed(job)
+        self._feed.changed(job)
         if start:
-            job._start()
+            job.start()
         return job
 
     # --- finding jobs ---------------------------------------------------------
 
-    def __getitem__(self, number: int) -> Job:
+    def __getitem__(self, key: int | Job) -> Job:
+        """The job of that number; a job of this manager stands for its own number, as in IPython."""
         with self._lock:
-            job = self._jobs.get(number) if isinstance(number, int) else None
+            if isinstance(key, Job):
+                if self._jobs.get(key.number) is key:
+                    return key
+                raise NoSuchJob(f"job {key.number} is not in this manager (removed, or another manager's)")
+            job = self._jobs.get(key) if isinstance(key, int) else None
         if job is None:
-            raise NoSuchJob(f"no job number {number!r}")
+            raise NoSuchJob(f"no job number {key!r}")
         return job
 
     def __len__(self) -> int:
@@ -218,13 +244,11 @@ class JobManager:
         return job
 
     def resolve(self, target: Job | int | str) -> Job:
-        """A job given as a Job, a number or a uid."""
-        if isinstance(target, Job):
-            return target
-        if isinstance(target, int) and not isinstance(target, bool):
-            return self[target]
+        """A job of this manager given as a Job, a number or a uid."""
         if isinstance(target, str):
             return self.get(target)
+        if isinstance(target, Job) or (isinstance(target, int) and not isinstance(target, bool)):
+            return self[target]
         raise NoSuchJob(f"not a job: {target!r}")
 
     def list(self) -> JobList:
@@ -259,12 +283,12 @@ class JobManager:
 
     # --- BackgroundJobManager's reading commands ------------------------------
 
-    def result(self, number: int) -> Any:
-        """The result of job ``number`` (None until it finishes)."""
+    def result(self, number: int | Job) -> Any:
+        """The result of job ``number`` (or of that job; None until it finishes)."""
         return self[number].result
 
-    def traceback(self, number: int | None = None) -> None:
-        """Print the traceback of job ``number``, or of every dead job."""
+    def traceback(self, number: int | Job | None = None) -> None:
+        """Print the traceback of job ``number`` (or of that job), or of every dead job."""
         jobs = [self[number]] if number is not None else self.dead
         for job in jobs:
             text = job.traceback()
@@ -289,8 +313,7 @@ class JobManager:
             jobs = self.kill_all()
         else:
             job = self.resolve(target)
-            if not job._request_kill():
-                raise JobStateError(f"job {job.number} is not running (it is {job.status})")
+            job.killer.require()
             jobs = [job]
         for job in jobs:
             if wait:
@@ -299,16 +322,27 @@ class JobManager:
 
     def kill_all(self, group: str | None = None) -> JobList:
         """Ask every running job (of ``group``, if given) to die; the ones asked."""
-        return [job for job in self.running if (group is None or job.group == group) and job._request_kill()]
+        return [job for job in self.running if (group is None or job.group == group) and job.killer.request()]
 
     def remove(self, target: Job | int | str) -> None:
         """Forget an ended job."""
         job = self.resolve(target)
         if not job.done:
             raise JobStateError(f"job {job.number} is still {job.status}: kill it first")
+        self._forget(job)
+
+    def flush(self) -> int:
+        """Forget every ended job; how many were forgotten."""
+        ended = [job for job in self.list() if job.done]
+        for job in ended:
+            self._forget(job)
+        return len(ended)
+
+    def _forget(self, job: Job) -> None:
         with self._lock:
-            if self._jobs.pop(job.number, None) is None:
+            if self._jobs.get(job.number) is not job:
                 return  # removed meanwhile by another thread
+            del self._jobs[job.number]
             self._by_uid.pop(job.uid, None)
             group = self._groups.get(job.group) if job.group else None
             if group is not None and not any(member.number in self._jobs for member in group.jobs):
@@ -316,13 +350,6 @@ class JobManager:
                 del self._groups[group.name]
         forget_source(job.number)
         self._feed.removed(job.uid)
-
-    def flush(self) -> int:
-        """Forget every ended job; how many were forgotten."""
-        ended = [job for job in self.list() if job.done]
-        for job in ended:
-            self.remove(job)
-        return len(ended)
 
     # --- listeners (the comm layer is one) -------------------------------------
 
@@ -333,14 +360,22 @@ class JobManager:
     def remove_listener(self, listener: Listener) -> None:
         self._feed.remove_listener(listener)
 
-    def _changed(self, job: Job) -> None:
-        self._feed.changed(job)
-
-    def _watch_kill(self, job: Job) -> None:
-        self._reaper.watch(job)
-
     def __repr__(self) -> str:
         return f"<JobManager: {len(self.running)} running, {len(self.completed)} finished, {len(self.dead)} dead>"
+
+
+def _merge_kw(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments with IPython's ``kw=`` mapping merged in."""
+    kw = kwargs.pop("kw")
+    if not isinstance(kw, Mapping):
+        raise TypeError(
+            "jobs.new: kw= holds the function's keyword arguments, as in IPython's BackgroundJobManager, "
+            f"and must be a dict, not {type(kw).__name__}; to pass an argument named kw, write kw={{'kw': ...}}"
+        )
+    clash = sorted(set(kw) & set(kwargs))
+    if clash:
+        raise TypeError(f"jobs.new: keyword argument {clash[0]!r} given both in kw= and directly")
+    return {**kwargs, **kw}
 
 
 def _check_name(what: str, name: Any) -> None:

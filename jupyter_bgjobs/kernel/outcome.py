@@ -78,11 +78,11 @@ def error_record(exc: BaseException | None, killed: bool, started: bool) -> dict
         lines.append(f"{_KILLED}: {evalue}\n")
         return {
             "ename": "JobKilled",
-            "evalue": protocol.wire_head(evalue, protocol.MAX_REPR),
+            "evalue": protocol.wire_head(evalue, protocol.MAX_EVALUE),
             "traceback": protocol.clip_traceback(lines),
         }
     return {
-        "ename": protocol.wire_head(type(exc).__name__, protocol.MAX_NAME),
-        "evalue": protocol.wire_head(exception_text(exc), protocol.MAX_REPR),
+        "ename": protocol.wire_head(type(exc).__name__, protocol.MAX_ENAME),
+        "evalue": protocol.wire_head(exception_text(exc), protocol.MAX_EVALUE),
         "traceback": protocol.clip_traceback(lines),
     }

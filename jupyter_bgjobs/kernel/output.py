@@ -77,7 +77,7 @@ class RoutedStream:
     def write(self, text: str) -> int:
         job = this_thread.job  # current_job(), inlined: every write of every thread comes here
         if job is not None and isinstance(text, str):
-            job._write_output(text)
+            job.record_output(text)
         return self.wrapped.write(text)
 
     def writelines(self, lines: Any) -> None:

@@ -44,11 +44,11 @@ def progress(iterable: Iterable[T], total: int | None = None, desc: str | None =
         yield from iterable
         return
     done = 0
-    job._set_progress(done, total, desc)
+    job.record_progress(done, total, desc)
     for item in iterable:
         yield item
         done += 1
-        job._set_progress(done, total, desc)
+        job.record_progress(done, total, desc)
 
 
 def report(done: float, total: float | None = None, desc: str | None = None) -> None:
@@ -56,4 +56,4 @@ def report(done: float, total: float | None = None, desc: str | None = None) -> 
     job = current_job()
     _check(done, total, desc)
     if job is not None:
-        job._set_progress(done, total, desc)
+        job.record_progress(done, total, desc)

@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .job import Job
+    from .kill import Killer
 
 INTERVAL = 0.02
 PATIENCE = 2.0
@@ -26,14 +26,14 @@ class Reaper:
     """The follow-up thread of one manager's kills."""
 
     def __init__(self) -> None:
-        self._jobs: set[Job] = set()
+        self._killers: set[Killer] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def watch(self, job: Job) -> None:
-        """Follow ``job`` up until it has ended."""
+    def watch(self, killer: Killer) -> None:
+        """Follow the kill up until its job has ended."""
         with self._lock:
-            self._jobs.add(job)
+            self._killers.add(killer)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="bgjobs-reaper", daemon=True)
                 self._thread.start()
@@ -41,13 +41,13 @@ class Reaper:
     def _run(self) -> None:
         while True:
             with self._lock:
-                self._jobs = {job for job in self._jobs if not job.done}
-                if not self._jobs:
+                self._killers = {killer for killer in self._killers if not killer.job.done}
+                if not self._killers:
                     self._thread = None
                     return
-                jobs = list(self._jobs)
+                killers = list(self._killers)
             now = time.monotonic()
-            for job in jobs:
-                job._follow_up_kill(now)
-            young = any(now - job._kill_time < PATIENCE for job in jobs)
+            for killer in killers:
+                killer.follow_up(now)
+            young = any(now - killer.requested_at < PATIENCE for killer in killers)
             time.sleep(INTERVAL if young else SLOW_INTERVAL)

@@ -49,6 +49,10 @@ class JobResources:
     def add_process(self, process: subprocess.Popen[Any]) -> None:
         self._prune_processes = _add(self._processes, process, self._prune_processes)
 
+    def processes(self) -> list[subprocess.Popen[Any]]:
+        """The child processes of the job that are still referenced (running or not)."""
+        return [process for process in (ref() for ref in list(self._processes)) if process is not None]
+
     def shut_down_sockets(self) -> None:
         """Make every blocked ``recv``/``send``/``accept`` on the job's sockets return."""
         for ref in list(self._sockets):

@@ -1,6 +1,7 @@
 """REST handlers under ``{base_url}jupyter-bgjobs/`` (docs/rest.md, openapi.json).
 
-Thin: parse, ask the store, the hub or a relay, answer. Domain errors
+Thin: parse (``params.py``, whose rules openapi.json states), ask the store,
+the hub or a relay, answer with ``APIHandler.finish`` (JSON). Domain errors
 (``errors.py``) become HTTP codes in one place, ``HTTP_STATUS``; tornado's
 ``HTTPError`` is then written as ``{"message": ...}`` by ``APIHandler``.
 Every verb is authenticated and authorized against the ``kernels`` resource,
@@ -13,23 +14,27 @@ import functools
 import json
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from .. import protocol
 from .errors import BadRequest, BgJobsError, Conflict, NotFound, Unavailable
 from .hub import RelayHub
 from .model import RestViews, job_to_rest
+from .params import parse_kill_body, parse_limit, parse_statuses
 from .store import JobStore, Query
+
+if TYPE_CHECKING:  # app.py imports this module
+    from .app import BgJobsApp
 
 AUTH_RESOURCE = "kernels"
 URL_PREFIX = "jupyter-bgjobs"
-MAX_LIMIT = 1000
-DEFAULT_LIMIT = 100
-_ID = r"[0-9a-zA-Z_-]{1,64}"
+# Job uids and kernel ids in routes: what a uid may be.
+_ID = protocol.UID_REGEX
 
 HTTP_STATUS: dict[type[BgJobsError], int] = {BadRequest: 400, NotFound: 404, Conflict: 409, Unavailable: 503}
 
@@ -50,48 +55,9 @@ def domain_errors(
     return wrapper
 
 
-def parse_statuses(value: str) -> frozenset[str]:
-    """``running,killed`` -> the set of states; groups expand to their states."""
-    states: set[str] = set()
-    words = [word.strip() for word in value.split(",") if word.strip()]
-    if not words:
-        raise BadRequest("status is empty; give a comma list of states or groups")
-    for word in words:
-        if word in protocol.GROUPS:
-            states.update(protocol.GROUPS[word])
-        elif word in protocol.STATES:
-            states.add(word)
-        else:
-            allowed = ", ".join(dict.fromkeys([*protocol.GROUPS, *protocol.STATES]))  # groups share names
-            raise BadRequest(f"unknown status {word!r:.40}; use a comma list of: {allowed}")
-    return frozenset(states)
+class BgJobsHandler(ExtensionHandlerMixin, APIHandler):
+    """What every route shares: its auth resource, and the extension's store, hub and views."""
 
-
-def parse_limit(value: str | None) -> int:
-    if value is None:
-        return DEFAULT_LIMIT
-    # isdigit() alone also takes digits int() refuses ("²") and other scripts' digits.
-    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_LIMIT:
-        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {value!r:.40}")
-    return int(value)
-
-
-def parse_kill_body(body: Any) -> str | None:
-    """The ``group`` of a ``POST kernels/{id}/kill`` body (None: every running job)."""
-    if body is None:
-        return None
-    if not isinstance(body, dict):
-        raise BadRequest('the body must be a JSON object, e.g. {"group": "map-0"}, or empty')
-    unknown = set(body) - {"group"}
-    if unknown:
-        raise BadRequest(f"unknown field(s) {', '.join(sorted(unknown))}; the body takes only group")
-    group = body.get("group")
-    if group is not None and (not isinstance(group, str) or not 0 < len(group) <= protocol.MAX_NAME):
-        raise BadRequest(f"group must be a string of 1 to {protocol.MAX_NAME} characters, or null")
-    return group
-
-
-class BgJobsHandler(APIHandler):
     auth_resource = AUTH_RESOURCE
 
     async def prepare(self) -> None:  # type: ignore[override]  # as APIHandler.prepare
@@ -100,21 +66,37 @@ class BgJobsHandler(APIHandler):
         await self.store.wait_open()
 
     @property
+    def app(self) -> BgJobsApp:
+        """The extension (``ExtensionHandlerMixin`` finds it by the route's ``name``)."""
+        return cast("BgJobsApp", self.extensionapp)
+
+    @property
     def store(self) -> JobStore:
-        return self.settings["bgjobs_store"]  # type: ignore[no-any-return]
+        return self.app.store
 
     @property
     def views(self) -> RestViews:
-        return self.settings["bgjobs_views"]  # type: ignore[no-any-return]
+        return self.app.views
 
     @property
     def hub(self) -> RelayHub:
-        return self.settings["bgjobs_hub"]  # type: ignore[no-any-return]
+        return self.app.hub
 
-    def write_json(self, data: Any, status: int = 200) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(data))
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """APIHandler's JSON error; a 405 also says which methods the route takes (RFC 9110)."""
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
+        super().write_error(status_code, **kwargs)
+
+    @classmethod
+    def allowed_methods(cls) -> list[str]:
+        """The methods this route serves (``OPTIONS`` is APIHandler's, for CORS)."""
+        served = [
+            verb
+            for verb in ("GET", "POST", "DELETE")
+            if getattr(cls, verb.lower()) is not getattr(web.RequestHandler, verb.lower())
+        ]
+        return [*served, "OPTIONS"]
 
     def find_job(self, uid: str) -> dict[str, Any]:
         record = self.store.get(uid)
@@ -127,13 +109,21 @@ class BgJobsHandler(APIHandler):
         return value if value not in (None, "") else None
 
     def json_body(self) -> Any:
-        """The request body as JSON (None when empty)."""
-        if not self.request.body.strip():
-            return None
+        """The request body as JSON (None when empty), by ``APIHandler.get_json_body``.
+
+        The JSON ``null`` is refused rather than taken for an empty body; a body
+        that is not UTF-8 is a client mistake too (``get_json_body`` lets the
+        decoding error through, which would be a 500).
+        """
         try:
-            return json.loads(self.request.body)
-        except ValueError as error:
-            raise BadRequest(f"the body is not valid JSON: {error}") from None
+            body = self.get_json_body()
+        except web.HTTPError as error:
+            raise BadRequest(f"the body is not valid JSON: {error.__cause__}") from None
+        except UnicodeDecodeError:
+            raise BadRequest("the body is not valid JSON: it is not UTF-8 text") from None
+        if body is None and self.request.body.strip():
+            raise BadRequest("the body must be a JSON object or empty, not null")
+        return body
 
 
 class JobsHandler(BgJobsHandler):
@@ -154,7 +144,7 @@ class JobsHandler(BgJobsHandler):
         page, next_cursor, counts = self.store.query(query)
         now = time.time()
         jobs = [self.views.get(record, now) for record in page]
-        self.write_json({"jobs": jobs, "next_cursor": next_cursor, "counts": counts})
+        self.finish(json.dumps({"jobs": jobs, "next_cursor": next_cursor, "counts": counts}))
 
 
 class JobHandler(BgJobsHandler):
@@ -163,7 +153,7 @@ class JobHandler(BgJobsHandler):
     @domain_errors
     async def get(self, uid: str) -> None:
         await self.hub.refresh_paths()
-        self.write_json(self.views.get(self.find_job(uid)))
+        self.finish(json.dumps(self.views.get(self.find_job(uid))))
 
     @web.authenticated
     @authorized
@@ -194,7 +184,9 @@ class JobKillHandler(BgJobsHandler):
         reply = await self.hub.relay_for(record["kernel_id"]).request("kill", uid=uid)
         # The job as the kernel answered; the store hears of it (and of its
         # death) through the events comm, in order.
-        self.write_json(job_to_rest({**reply["job"], "kernel_id": record["kernel_id"], "paths": record["paths"]}), 202)
+        job = job_to_rest({**reply["job"], "kernel_id": record["kernel_id"], "paths": record["paths"]})
+        self.set_status(202)
+        self.finish(json.dumps(job))
 
 
 class KernelsHandler(BgJobsHandler):
@@ -221,7 +213,7 @@ class KernelsHandler(BgJobsHandler):
                     "counts": self.store.kernel_counts(kernel_id),
                 }
             )
-        self.write_json(kernels)
+        self.finish(json.dumps(kernels))
 
 
 class KernelKillHandler(BgJobsHandler):
@@ -231,7 +223,8 @@ class KernelKillHandler(BgJobsHandler):
     async def post(self, kernel_id: str) -> None:
         group = parse_kill_body(self.json_body())
         reply = await self.hub.relay_for(kernel_id).request("kill_all", group=group)
-        self.write_json({"killed": reply["killed"]}, 202)
+        self.set_status(202)
+        self.finish(json.dumps({"killed": reply["killed"]}))
 
 
 class NotFoundHandler(BgJobsHandler):

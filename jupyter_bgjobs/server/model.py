@@ -10,7 +10,10 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+from .. import record as record_schema
 from .store import Record
+
+_TIMES = frozenset(record_schema.TIME_FIELDS)
 
 
 def iso(timestamp: float | None) -> str | None:
@@ -21,31 +24,19 @@ def iso(timestamp: float | None) -> str | None:
 
 
 def job_to_rest(record: Record, now: float | None = None) -> dict[str, Any]:
-    """The Job JSON of docs/rest.md (and openapi.json)."""
+    """The Job JSON of docs/rest.md (openapi.json): every field of job.schema.json, in its order.
+
+    The wire fields come as the kernel sent them but for the times (ISO 8601
+    here); ``kernel_id`` and ``paths`` are the store's, ``elapsed`` is computed.
+    """
     started, ended = record["started"], record["ended"]
     elapsed = None
     if started is not None:
         elapsed = round(max(0.0, (ended if ended is not None else (now or time.time())) - started), 3)
+    computed = {"elapsed": elapsed, "paths": list(record["paths"])}
     return {
-        "uid": record["uid"],
-        "kernel_id": record["kernel_id"],
-        "number": record["number"],
-        "name": record["name"],
-        "code": record["code"],
-        "kind": record["kind"],
-        "status": record["status"],
-        "group": record["group"],
-        "created": iso(record["created"]),
-        "started": iso(started),
-        "ended": iso(ended),
-        "elapsed": elapsed,
-        "result_repr": record["result_repr"],
-        "error": record["error"],
-        "output_tail": record["output_tail"],
-        "progress": record["progress"],
-        "kill_requested": record["kill_requested"],
-        "blocked_in": record["blocked_in"],
-        "paths": list(record["paths"]),
+        name: computed[name] if name in computed else iso(record[name]) if name in _TIMES else record[name]
+        for name in record_schema.REST_FIELDS
     }
 
 

@@ -15,30 +15,22 @@ a change makes a new dict, so the history thread may serialise an old one.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import bisect
 import itertools
-import json
 import logging
-import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from .. import protocol
+from .. import record as record_schema
 from ..protocol import ProtocolError
-from .errors import BadRequest
+from .cursor import OrderKey, decode_cursor, encode_cursor, order_key
 from .history import History
 
 Record = dict[str, Any]
 ChangeListener = Callable[[list[Record], list[str]], None]
-OrderKey = tuple[float, str]
-
-
-class BadCursor(BadRequest):
-    """A pagination cursor this server did not issue."""
 
 
 @dataclass
@@ -54,44 +46,26 @@ class Query:
 
 
 def _order_key(record: Record) -> OrderKey:
-    # Newest first; the uid breaks ties so that the order is total.
-    return (-float(record["created"]), record["uid"])
+    return order_key(record["created"], record["uid"])
 
 
-def encode_cursor(record: Record) -> str:
-    raw = json.dumps([record["created"], record["uid"]]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> OrderKey:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, uid = json.loads(raw)
-        if isinstance(created, bool) or not isinstance(created, (int, float)) or not isinstance(uid, str):
-            raise ValueError
-        # float() of a huge int overflows; NaN and infinities (which json reads) sort nowhere.
-        if not math.isfinite(float(created)):
-            raise ValueError
-        return (-float(created), uid)
-    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
-        raise BadCursor(
-            f"cursor {cursor!r:.40} is not one this server issued; use next_cursor from a previous answer"
-        ) from None
+# What `q` looks in: the schema's x-search list ("error.evalue" is a field of
+# "error"), the same list the panel's filter reads.
+_SEARCHED = tuple(tuple(field.split(".")) for field in record_schema.SEARCH_FIELDS)
 
 
 def _searchable(record: Record) -> str:
-    """What ``q`` looks in, casefolded, one field a line."""
-    error = record["error"]
-    fields = (
-        record["code"],
-        record["name"] or "",
-        record["group"] or "",
-        record["uid"],
-        record["kernel_id"],
-        error["evalue"] if error else "",
-        *record["paths"],
-    )
-    return "\n".join(fields).casefold()
+    """What ``q`` looks in, casefolded, one field (or list item) a line."""
+    texts: list[str] = []
+    for path in _SEARCHED:
+        value: Any = record
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, list):
+            texts.extend(item for item in value if isinstance(item, str))
+    return "\n".join(texts).casefold()
 
 
 def _empty_counts() -> dict[str, int]:
@@ -399,4 +373,4 @@ class JobStore:
                     if len(uids) > query.limit:
                         break
         page = [self._jobs[uid] for uid in uids[: query.limit]]
-        return page, encode_cursor(page[-1]) if len(uids) > query.limit else None, counts
+        return page, encode_cursor(page[-1]["created"], page[-1]["uid"]) if len(uids) > query.limit else None, counts

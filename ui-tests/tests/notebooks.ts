@@ -1,7 +1,7 @@
 import { IJupyterLabPageFixture } from '@jupyterlab/galata';
 
 /** A notebook file with the python3 kernel (so no kernel dialog) and one empty cell. */
-function emptyNotebook(): string {
+export function emptyNotebook(): string {
   return JSON.stringify({
     cells: [
       {
