@@ -18,6 +18,8 @@ export interface IFieldSchema {
   minimum?: number;
   maxLength?: number;
   description?: string;
+  /** For `status`: the user-facing groups of states. */
+  'x-groups'?: Record<string, readonly string[]>;
 }
 
 /** The job schema, with its `x-search` extension. */

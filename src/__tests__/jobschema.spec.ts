@@ -117,6 +117,14 @@ describe('the job schema and the TypeScript record', () => {
     expect([...JOB_STATUSES].sort()).toEqual(statuses.sort());
   });
 
+  it('groups the states as the schema does', () => {
+    const groups: Record<string, string[]> = {};
+    for (const [status, group] of Object.entries(STATUS_GROUP)) {
+      (groups[group] ??= []).push(status);
+    }
+    expect(groups).toEqual(JOB_SCHEMA.properties.status['x-groups']);
+  });
+
   it('parses a job that the schema allows', () => {
     expect(parseJob(fullJob())).toEqual(fullJob());
     expect(parseJob(makeJob())).toEqual(makeJob());
