@@ -12,6 +12,7 @@ import { IJob, IKernelSummary, isActive } from './api';
 import { baseName } from './format';
 import { IJobSection } from './grouping';
 import { IJobActions, JobRow } from './jobrow';
+import { OutputRendering } from './outputview';
 import { JobsViewState } from './viewstate';
 import { IJobsModel } from './tokens';
 
@@ -21,9 +22,10 @@ export function JobSection(props: {
   model: IJobsModel;
   state: JobsViewState;
   actions: IJobActions;
+  rendering: OutputRendering;
   trans: TranslationBundle;
 }): JSX.Element {
-  const { section, model, state, actions, trans } = props;
+  const { section, model, state, actions, rendering, trans } = props;
   const collapsed = state.isCollapsed(section.key);
   const kernels = section.kernelIds
     .map(id => model.getKernel(id))
@@ -104,6 +106,7 @@ export function JobSection(props: {
                   expanded={state.isExpanded(job.uid)}
                   onToggle={onToggleRow}
                   actions={actions}
+                  rendering={rendering}
                   trans={trans}
                 />
               ))}
