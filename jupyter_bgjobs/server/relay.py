@@ -47,9 +47,28 @@ LOAD_EXPRESSION = "__import__('jupyter_bgjobs').load_ipython_extension(get_ipyth
 
 KERNEL_INFO_TIMEOUT = 60.0  # a kernel that is still starting
 SHELL_INFO_DELAY = 5.0
+# ipykernel 6 drops a control message that arrives before the kernel has
+# started (its control lock does not exist yet): kernel_info is asked again
+# after these delays (the last one repeats) until one is answered.
+KERNEL_INFO_RETRIES = (0.1, 0.2, 0.4, 0.8)
+# ipykernel 7 answers each new IOPub subscription with an `iopub_welcome`;
+# once it came, the subscription is live. Kernels that advertise subshells
+# (ipykernel 7+) are waited for this long before the first comm opens.
+WELCOME_TIMEOUT = 2.0
 REQUEST_TIMEOUT = 10.0
 SNAPSHOT_TIMEOUT = 10.0
+# The events comm's snapshot is asked for again after these delays (the last
+# one repeats, within SNAPSHOT_TIMEOUT): a snapshot published before the
+# relay's IOPub subscription reached the kernel is lost (ZeroMQ's slow joiner).
+SNAPSHOT_RETRIES = (0.2, 0.4, 0.8, 1.6)
 RESYNC_RETRY = 5.0
+# Measured with pyzmq 27 and jupyter_client 8.10: now and then a reply sits in
+# the relay's socket (its ZMQ_EVENTS say POLLIN) while the asyncio reader
+# sleeps, until something else touches the socket. Reading ZMQ_EVENTS wakes
+# the reader: it is done this often while a reply is awaited, and every
+# KICK_IDLE seconds otherwise.
+KICK_INTERVAL = 0.1
+KICK_IDLE = 1.0
 
 # What a kernel's error reply means for the client of the REST API.
 _REPLY_ERRORS: dict[str, Callable[[str], BgJobsError]] = {"not_found": NotFound, "conflict": Conflict}
@@ -88,6 +107,7 @@ class KernelRelay:
         self._replies: dict[str, asyncio.Future[Any]] = {}  # shell/control msg_id -> reply
         self._requests: dict[str, asyncio.Future[Any]] = {}  # control req_id -> reply data
         self._ready = asyncio.Event()
+        self._iopub_live = asyncio.Event()  # set by the kernel's iopub_welcome
         self._subshell_id: str | None = None
         # Every comm of this relay has an id with this prefix: one IOPub
         # subscription, made before the first comm opens, covers them all.
@@ -186,12 +206,24 @@ class KernelRelay:
         ):
             self._readers.append(asyncio.ensure_future(self._read(channel, handler)))
         self._tasks.extend(self._readers)
+        self._tasks.append(asyncio.ensure_future(self._kick_forever()))
 
+        loop = asyncio.get_running_loop()
+        began = loop.time()
         info = await self._kernel_info()
+        self._log.debug("bgjobs: kernel %s answered kernel_info after %.3f s", self.kernel_id, loop.time() - began)
         language = info.get("language_info", {}).get("name", "")
         if language != "python":
             self._unavailable(f"background jobs need an IPython kernel, not {language or 'an unknown language'}")
             return
+        if "kernel subshells" in info.get("supported_features", []):
+            # ipykernel 7+: its IOPub socket welcomes each new subscription.
+            # Older kernels send nothing: the snapshot retries cover them.
+            try:
+                await asyncio.wait_for(self._iopub_live.wait(), WELCOME_TIMEOUT)
+            except asyncio.TimeoutError:
+                self._log.info("bgjobs: kernel %s sent no iopub_welcome; opening the comms anyway", self.kernel_id)
+            self._log.debug("bgjobs: kernel %s: IOPub live after %.3f s", self.kernel_id, loop.time() - began)
         if self.route == "subshell":
             if "kernel subshells" in info.get("supported_features", []):
                 reply = await self._call(client.control_channel, "create_subshell_request", {}, REQUEST_TIMEOUT)
@@ -219,28 +251,66 @@ class KernelRelay:
             self._send_comm("comm_close", {"comm_id": comm_id, "data": {}})
         self.state = "ready"
         self._ready.set()
-        self._log.info("bgjobs: attached to kernel %s over its %s", self.kernel_id, self.route)
+        self._log.info(
+            "bgjobs: attached to kernel %s over its %s in %.2f s", self.kernel_id, self.route, loop.time() - began
+        )
 
     async def _kernel_info(self) -> dict[str, Any]:
-        # The control channel answers while the main shell runs a cell. Kernels
-        # of other languages may not serve it: after a while, ask the shell too
-        # (not at once: on ipykernel 7 every shell message becomes the parent
-        # of the output of the user's plain threads).
+        # The control channel answers while the main shell runs a cell; it is
+        # asked again and again (a starting ipykernel 6 drops what comes too
+        # early). Kernels of other languages may not serve it: after a while,
+        # ask the shell too (not at once: on ipykernel 7 every shell message
+        # becomes the parent of the output of the user's plain threads).
         client = self._client
-        calls = [asyncio.ensure_future(self._call(client.control_channel, "kernel_info_request", {}, None))]
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        calls: list[asyncio.Future[dict[str, Any]]] = []
+        shell: asyncio.Future[dict[str, Any]] | None = None
+        retries = iter(KERNEL_INFO_RETRIES)
+        delay = 0.0
         try:
-            done, _ = await asyncio.wait(calls, timeout=SHELL_INFO_DELAY)
-            if not done:
-                calls.append(asyncio.ensure_future(self._call(client.shell_channel, "kernel_info_request", {}, None)))
+            while (elapsed := loop.time() - began) < KERNEL_INFO_TIMEOUT:
+                calls.append(asyncio.ensure_future(self._call(client.control_channel, "kernel_info_request", {}, None)))
+                if shell is None and elapsed >= SHELL_INFO_DELAY:
+                    shell = asyncio.ensure_future(self._call(client.shell_channel, "kernel_info_request", {}, None))
+                    calls.append(shell)
+                delay = next(retries, delay)
                 done, _ = await asyncio.wait(
-                    calls, timeout=KERNEL_INFO_TIMEOUT - SHELL_INFO_DELAY, return_when=asyncio.FIRST_COMPLETED
+                    calls, timeout=min(delay, KERNEL_INFO_TIMEOUT - elapsed), return_when=asyncio.FIRST_COMPLETED
                 )
-            if not done:
-                raise Unavailable(f"kernel {self.kernel_id} did not answer kernel_info within {KERNEL_INFO_TIMEOUT} s")
-            return done.pop().result()
+                if done:
+                    return dict(done.pop().result())
+            raise Unavailable(f"kernel {self.kernel_id} did not answer kernel_info within {KERNEL_INFO_TIMEOUT:.0f} s")
         finally:
             for call in calls:
                 call.cancel()
+
+    def _kick(self) -> None:
+        """Wake the readers of messages that arrived unnoticed (see KICK_INTERVAL)."""
+        if self._client is None:
+            return
+        for channel in (self._client.shell_channel, self._client.control_channel, self._client.iopub_channel):
+            socket = channel.socket
+            if socket is not None and not socket.closed:
+                socket.get(zmq.EVENTS)  # pyzmq's asyncio socket handles what is pending
+
+    async def _kick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(KICK_IDLE)
+            self._kick()
+
+    async def _wait(self, future: asyncio.Future[Any], timeout: float | None) -> Any:
+        """``future``'s result, kicking the readers while it is awaited; TimeoutError after ``timeout``."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            step = KICK_INTERVAL if deadline is None else min(KICK_INTERVAL, deadline - loop.time())
+            if step <= 0:
+                raise asyncio.TimeoutError
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), step)
+            except asyncio.TimeoutError:
+                self._kick()
 
     def _new_comm_id(self) -> str:
         self._comm_count += 1
@@ -265,10 +335,21 @@ class KernelRelay:
             )
             if comm_id not in info.get("comms", {}):
                 return False
-        for _ in range(2):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SNAPSHOT_TIMEOUT
+        retries = iter(SNAPSHOT_RETRIES)
+        delay = 0.0
+        while True:
+            delay = next(retries, delay)
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
             try:
-                return await asyncio.wait_for(asyncio.shield(opened), SNAPSHOT_TIMEOUT)
+                return bool(await self._wait(opened, min(delay, remaining)))
             except asyncio.TimeoutError:
+                self._log.debug("bgjobs: kernel %s: no snapshot after %.1f s; resync", self.kernel_id, delay)
+                # Lost before the subscription was live, or the kernel is slow:
+                # either way a resync brings one (an extra snapshot is harmless).
                 self._send_comm("comm_msg", {"comm_id": comm_id, "data": protocol.resync_request()})
         raise Unavailable(f"kernel {self.kernel_id} opened the events comm but sent no snapshot")
 
@@ -319,7 +400,7 @@ class KernelRelay:
         future = self._replies[msg_id] = asyncio.get_running_loop().create_future()
         channel.send(msg)
         try:
-            reply = await asyncio.wait_for(future, timeout)
+            reply = await self._wait(future, timeout)
         except asyncio.TimeoutError:
             raise Unavailable(f"kernel {self.kernel_id} did not answer {msg_type} within {timeout:.0f} s") from None
         finally:
@@ -351,7 +432,9 @@ class KernelRelay:
         msg_type = msg["header"]["msg_type"]
         content = msg.get("content", {})
         comm_id = content.get("comm_id")
-        if msg_type == "comm_close" and comm_id == self._events_id:
+        if msg_type == "iopub_welcome" and content.get("subscription") == f"comm-{self._comm_prefix}":
+            self._iopub_live.set()
+        elif msg_type == "comm_close" and comm_id == self._events_id:
             self._on_events_closed()
         elif msg_type == "comm_close" and comm_id == self._control_id:
             self._log.warning("bgjobs: kernel %s closed the control comm", self.kernel_id)
@@ -434,7 +517,7 @@ class KernelRelay:
         future = self._requests[req_id] = asyncio.get_running_loop().create_future()
         self._send_comm("comm_msg", {"comm_id": self._control_id, "data": protocol.request(op, req_id, **args)})
         try:
-            data = await asyncio.wait_for(future, REQUEST_TIMEOUT)
+            data = await self._wait(future, REQUEST_TIMEOUT)
         except asyncio.TimeoutError:
             raise Unavailable(
                 f"kernel {self.kernel_id} did not answer {op} within {REQUEST_TIMEOUT:.0f} s; try again"
