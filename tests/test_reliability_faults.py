@@ -225,7 +225,7 @@ async def test_every_job_is_accounted_for_after_each_fault(
         # way to break a ZeroMQ connection, so its channels are closed under it.
         # A job started meanwhile must be listed once the relay is back.
         dropped = hub.relays[kernels["c"]]
-        dropped._client.stop_channels()
+        dropped.transport.client.stop_channels()
         await tabs["c"].run("%job -n c-during-drop 'during'.upper()")
         job = await wait_named(get_jobs, "c-during-drop", "finished")
         assert hub.relays[kernels["c"]] is not dropped
