@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from .bootstrap import language_problem, load_kernel_extension
@@ -64,7 +65,14 @@ class KernelRelay:
         # serves them (and pushes every change on them) until they are closed.
         self._stale_comms = stale_comms
         self.transport = KernelTransport(kernel_id, kernel_manager.get_connection_info(), route=route, log=self._log)
-        self.events = EventsSubscription(kernel_id, self.transport, store, on_gone=self._unavailable, log=self._log)
+        self.events = EventsSubscription(
+            kernel_id,
+            self.transport,
+            store,
+            on_gone=self._unavailable,
+            on_reopened=lambda: self._note_reopened("events"),
+            log=self._log,
+        )
         self.control = ControlClient(kernel_id, self.transport, on_closed=self._on_control_closed, log=self._log)
         self._ready = asyncio.Event()
         self._tasks: list[asyncio.Future[Any]] = []
@@ -189,8 +197,18 @@ class KernelRelay:
             self.control.handle(msg_type, content)
 
     def _on_control_closed(self) -> None:
-        self._log.warning("bgjobs: kernel %s closed the control comm", self.kernel_id)
-        self._unavailable("the kernel closed the control comm")
+        # Code in the kernel can close any comm (a loop over the comm
+        # manager's comms, a clean-up helper): open another, and say so.
+        self._log.warning("bgjobs: kernel %s closed the control comm; opening another", self.kernel_id)
+        if self.state == "ready" and self.transport.is_open:
+            self.control.open()
+            self._note_reopened("control")
+
+    def _note_reopened(self, comm: str) -> None:
+        self.reason = (
+            f"the kernel closed the relay's {comm} comm at {time.strftime('%H:%M:%S')} "
+            "(code running in the kernel can); another was opened"
+        )
 
     # --- what the handlers ask ---------------------------------------------------
 

@@ -43,14 +43,16 @@ class EventsSubscription:
         store: JobStore,
         *,
         on_gone: Callable[[str], None],
+        on_reopened: Callable[[], None] = lambda: None,
         log: logging.Logger | None = None,
     ) -> None:
-        """``on_gone(reason)`` is told when a comm the kernel closed cannot be replaced."""
+        """``on_gone(reason)``: a comm the kernel closed cannot be replaced; ``on_reopened()``: it was."""
         self.kernel_id = kernel_id
         self.comm_id = ""
         self._transport = transport
         self._store = store
         self._on_gone = on_gone
+        self._on_reopened = on_reopened
         self._log = log or logging.getLogger(__name__)
         self._opened: asyncio.Future[bool] | None = None  # the snapshot of the comm being opened
         self._seq: int | None = None  # of the last push applied; None until a snapshot came
@@ -127,7 +129,9 @@ class EventsSubscription:
 
     async def _reopen(self) -> None:
         try:
-            if not await self.open():
+            if await self.open():
+                self._on_reopened()
+            else:
                 self._on_gone("the kernel no longer has the jupyter_bgjobs endpoint")
         except BgJobsError as error:
             self._on_gone(error.message)
