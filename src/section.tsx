@@ -134,14 +134,22 @@ function sectionTitle(
     : trans.__('Kernel %1', id.slice(0, 8));
 }
 
-/** Says when background jobs do not work (or not yet) in a kernel. */
+/**
+ * Says when background jobs do not work (or not yet) in a kernel, and what
+ * happened to a ready kernel's connection (the relay's comm was closed by
+ * code in the kernel and opened again).
+ */
 function KernelNote(props: {
   kernel: IKernelSummary;
   trans: TranslationBundle;
 }): JSX.Element | null {
   const { kernel, trans } = props;
   if (kernel.bgjobs === 'ready') {
-    return null;
+    return kernel.reason ? (
+      <div className="jp-bgjobs-kernel-note" data-bgjobs="note">
+        {trans.__('Kernel %1: %2', kernel.kernel_name, kernel.reason)}
+      </div>
+    ) : null;
   }
   if (kernel.bgjobs === 'connecting') {
     return (
