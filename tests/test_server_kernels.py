@@ -65,25 +65,31 @@ async def test_the_relay_loads_the_kernel_extension_where_it_is_importable_but_n
 
 
 @pytest.mark.parametrize("kernel_name", ["python3", "python3-ipk6"])
-async def test_the_server_loads_the_kernel_extension_into_every_kernel_it_starts(
+async def test_the_server_loads_the_kernel_extension_before_the_first_cell(
     kernel_name: str, jp_fetch: Fetch, jp_serverapp: Any
 ) -> None:
     # Nothing in the kernel's environment loads it (the package ships no
-    # IPython kernel config): the relay does, on ipykernel 7 and 6 alike.
+    # IPython kernel config): the relay does, on ipykernel 7 and 6 alike, as
+    # the first thing the kernel runs. A notebook's first cell, sent as soon
+    # as the kernel exists, already finds the magics.
     api = Api(jp_fetch)
-    kernel_id = await start_kernel(jp_fetch, "fresh.ipynb", kernel_name)
-    kernel = await api.wait_for_kernel(kernel_id, "ready")
-    assert kernel["reason"] == ""
-    tab = KernelTab(jp_serverapp, kernel_id)
+    paths = [f"first-{n}.ipynb" for n in range(3)]
+    kernel_ids = [await start_kernel(jp_fetch, path, kernel_name) for path in paths]
+    tabs = [KernelTab(jp_serverapp, kernel_id) for kernel_id in kernel_ids]
     try:
+        for n, tab in enumerate(tabs):
+            await tab.run(f"%job -n first {n} * 7")
+        jobs = await api.wait_for_jobs(lambda jobs: [job["status"] for job in jobs] == ["finished"] * 3)
+        assert sorted((job["paths"][0], job["name"], job["result_repr"]) for job in jobs) == [
+            (path, "first", str(n * 7)) for n, path in enumerate(paths)
+        ]
         shell = "get_ipython()"
-        assert await tab.value(
-            f"[type(jobs).__name__, 'job' in {shell}.magics_manager.magics['line'],"
-            f" 'jupyter_bgjobs' in {shell}.extension_manager.loaded,"
+        assert await tabs[0].value(
+            f"[type(jobs).__name__, 'jupyter_bgjobs' in {shell}.extension_manager.loaded,"
             f" 'jupyter_bgjobs' in str({shell}.config)]"
-        ) == ["JobManager", True, False, False]
-        await tab.run("%job -n first 6 * 7")
-        (job,) = await api.wait_for_jobs(lambda jobs: [job["status"] for job in jobs] == ["finished"])
-        assert (job["name"], job["result_repr"], job["kernel_id"]) == ("first", "42", kernel_id)
+        ) == ["JobManager", False, False]
+        for kernel_id in kernel_ids:
+            assert (await api.wait_for_kernel(kernel_id, "ready"))["reason"] == ""
     finally:
-        tab.close()
+        for tab in tabs:
+            tab.close()

@@ -68,6 +68,7 @@ class KernelRelay:
         route: str = "control",
         log: logging.Logger | None = None,
         stale_comms: tuple[str, ...] = (),
+        load_first: bool = False,
     ) -> None:
         if route not in ROUTES:
             raise ValueError(f"route must be one of {ROUTES}, not {route!r}")
@@ -78,6 +79,7 @@ class KernelRelay:
         self._km = kernel_manager
         self._store = store
         self._load_extension = load_extension
+        self._load_first = load_first
         self._log = log or logging.getLogger(__name__)
         # Comms of an earlier relay that lost its connection: the kernel still
         # serves them (and pushes every change on them) until they are closed.
@@ -186,12 +188,26 @@ class KernelRelay:
         ):
             self._readers.append(asyncio.ensure_future(self._read(channel, handler)))
         self._tasks.extend(self._readers)
+        preload = None
+        if self._load_first and self._load_extension and self._spec_language() == "python":
+            # A kernel this server has just started: the load is the first
+            # message its main shell gets, so even the user's first cell finds
+            # `jobs` and the magics (the package installs no kernel config that
+            # would load it at start), and the control channel never sees a
+            # comm_open of ours before the extension serves it.
+            preload = asyncio.ensure_future(self._load())
+            self._tasks.append(preload)
 
         info = await self._kernel_info()
         language = info.get("language_info", {}).get("name", "")
         if language != "python":
             self._unavailable(f"background jobs need an IPython kernel, not {language or 'an unknown language'}")
             return
+        if preload is not None:
+            problem = await preload
+            if problem:
+                self._unavailable(problem)
+                return
         if self.route == "subshell":
             if "kernel subshells" in info.get("supported_features", []):
                 reply = await self._call(client.control_channel, "create_subshell_request", {}, REQUEST_TIMEOUT)
@@ -220,6 +236,14 @@ class KernelRelay:
         self.state = "ready"
         self._ready.set()
         self._log.info("bgjobs: attached to kernel %s over its %s", self.kernel_id, self.route)
+
+    def _spec_language(self) -> str:
+        """The language of the kernel's kernelspec ("" if unknown), before the kernel answers anything."""
+        try:
+            spec = self._km.kernel_spec
+        except Exception:  # no such spec any more: kernel_info decides
+            return ""
+        return str(getattr(spec, "language", "") or "").lower()
 
     async def _kernel_info(self) -> dict[str, Any]:
         # The control channel answers while the main shell runs a cell. Kernels
