@@ -26,7 +26,7 @@ import statistics
 import sys
 import time
 
-from harness import Server, percentile
+from harness import ServerProcess, percentile
 from jupyter_client.asynchronous.client import AsyncKernelClient
 
 POLL = 0.01
@@ -35,7 +35,7 @@ BAR_MAX = 2.0
 BAR_MEDIAN = 0.5
 
 
-async def ready_time(server: Server, kernel_id: str, since: float) -> float:
+async def ready_time(server: ServerProcess, kernel_id: str, since: float) -> float:
     """Seconds from ``since`` until the kernel's row says ``ready`` (fails on ``unavailable``)."""
     while True:
         for row in await server.json("GET", "jupyter-bgjobs/kernels"):
@@ -50,7 +50,7 @@ async def ready_time(server: Server, kernel_id: str, since: float) -> float:
         await asyncio.sleep(POLL)
 
 
-async def first_answer(server: Server, kernel_id: str) -> float:
+async def first_answer(server: ServerProcess, kernel_id: str) -> float:
     """When the kernel first answers a kernel_info_request on its control channel (perf_counter)."""
     client = AsyncKernelClient()
     client.load_connection_file(str(server.runtime / f"kernel-{kernel_id}.json"))
@@ -72,7 +72,7 @@ async def first_answer(server: Server, kernel_id: str) -> float:
 
 
 async def main(starts: int, kernel_name: str, log: str | None) -> int:
-    server = Server(log=log)
+    server = ServerProcess(log=log)
     await server.start()
     attach: list[float] = []
     opened: list[float] = []
