@@ -152,9 +152,7 @@ def main() -> None:
             assert job.ended is not None
             latencies.append(job.ended - began)
         worst = max(worst, *latencies)
-        print(
-            f"  {label:22s} median {statistics.median(latencies) * 1000:6.1f}  max {max(latencies) * 1000:6.1f}"
-        )
+        print(f"  {label:22s} median {statistics.median(latencies) * 1000:6.1f}  max {max(latencies) * 1000:6.1f}")
     print(f"  worst {worst * 1000:.1f} ms (bar < 100 ms: {'ok' if worst < 0.1 else 'MISSED'})")
     executor.shutdown()
 
