@@ -1,22 +1,23 @@
 import { ServerConnection } from '@jupyterlab/services';
 
-import { requestAPI } from './request';
+import { enumOf } from './jobschema';
+import { isErrorStatus, requestAPI } from './request';
 
 /** The states of a job (see docs/protocol.md). */
 export type JobStatus =
   'queued' | 'running' | 'finished' | 'failed' | 'killed' | 'lost';
 
+/** How a job was started. */
+export type JobKind = 'expr' | 'func' | 'cell' | 'map';
+
 /** The user-facing groups of states. */
 export type JobGroupName = 'running' | 'finished' | 'dead';
 
-export const JOB_STATUSES: readonly JobStatus[] = [
-  'queued',
-  'running',
-  'finished',
-  'failed',
-  'killed',
-  'lost'
-];
+/** The states, as the job schema lists them. */
+export const JOB_STATUSES = enumOf<JobStatus>('status');
+
+/** The kinds, as the job schema lists them. */
+export const JOB_KINDS = enumOf<JobKind>('kind');
 
 export const STATUS_GROUP: Record<JobStatus, JobGroupName> = {
   queued: 'running',
@@ -53,14 +54,18 @@ export interface IJobProgress {
   desc: string | null;
 }
 
-/** A job as the REST API returns it. */
+/**
+ * A job as the REST API returns it: the record of
+ * `jupyter_bgjobs/job.schema.json`. `parseJob` checks every field of it, and
+ * the jest test `jobschema.spec.ts` fails when the schema and these two part.
+ */
 export interface IJob {
   uid: string;
   kernel_id: string;
   number: number;
   name: string | null;
   code: string;
-  kind: 'expr' | 'func' | 'cell' | 'map';
+  kind: JobKind;
   status: JobStatus;
   group: string | null;
   created: string;
@@ -148,6 +153,23 @@ export class BgJobsClient {
     return jobs;
   }
 
+  /**
+   * What the panel shows after a full refresh: every running job, then the
+   * `maxEnded` newest ended ones. A job can only move from the first set to
+   * the second, so asking in this order never misses one.
+   */
+  async listSnapshot(maxEnded: number): Promise<IJob[]> {
+    const running = await this.listAllJobs({ status: 'running' });
+    if (maxEnded <= 0) {
+      return running;
+    }
+    const ended = await this.listJobs({
+      status: 'finished,dead',
+      limit: maxEnded
+    });
+    return [...running, ...ended.jobs];
+  }
+
   /** One job, with its full traceback and output tail. */
   getJob(uid: string): Promise<IJob> {
     return this._request<IJob>(`jobs/${encodeURIComponent(uid)}`);
@@ -165,6 +187,18 @@ export class BgJobsClient {
     return this._request<void>(`jobs/${encodeURIComponent(uid)}`, {
       method: 'DELETE'
     });
+  }
+
+  /** Forget an ended job; one the server no longer has (404) is as good. */
+  async forgetJob(uid: string): Promise<string> {
+    try {
+      await this.removeJob(uid);
+    } catch (error) {
+      if (!isErrorStatus(error, 404)) {
+        throw error;
+      }
+    }
+    return uid;
   }
 
   /** Every kernel of the server, with whether background jobs work there. */

@@ -1,4 +1,12 @@
-import { IJob, IJobError, IJobProgress, JOB_STATUSES, JobStatus } from './api';
+import {
+  IJob,
+  IJobError,
+  IJobProgress,
+  JOB_KINDS,
+  JOB_STATUSES,
+  JobKind,
+  JobStatus
+} from './api';
 
 /** The id of the schema of the server's job events (jupyter_events). */
 export const JOBS_EVENT_SCHEMA = 'https://events.jupyter-bgjobs.org/jobs/v1';
@@ -46,76 +54,87 @@ export function parseJobsEvent(emission: {
   return { changed: jobs, removed: uids };
 }
 
-/** A Job from untrusted JSON, or null when a field has the wrong type. */
+type FieldCheck = (value: unknown) => boolean;
+
+/**
+ * What each field of a job must hold, as `jupyter_bgjobs/job.schema.json`
+ * says. A `Record` over the fields of `IJob`: the compiler refuses a field
+ * of the type without its check, and `jobschema.spec.ts` a field of the
+ * schema without either.
+ */
+const JOB_CHECKS: Readonly<Record<keyof IJob, FieldCheck>> = {
+  uid: isNonEmptyString,
+  kernel_id: isNonEmptyString,
+  number: isNumber,
+  name: isStringOrNull,
+  code: isString,
+  kind: value => JOB_KINDS.includes(value as JobKind),
+  status: value => JOB_STATUSES.includes(value as JobStatus),
+  group: isStringOrNull,
+  created: isString,
+  started: isStringOrNull,
+  ended: isStringOrNull,
+  elapsed: isNumberOrNull,
+  result_repr: isStringOrNull,
+  error: value => value === null || isError(value),
+  output_tail: isString,
+  progress: value => value === null || isProgress(value),
+  kill_requested: value => typeof value === 'boolean',
+  blocked_in: isStringOrNull,
+  paths: value =>
+    Array.isArray(value) && value.every(path => typeof path === 'string')
+};
+
+/** The fields of a job, in the order of `IJob`. */
+export const JOB_FIELDS = Object.keys(JOB_CHECKS) as readonly (keyof IJob)[];
+
+/** A Job from untrusted JSON, or null when a field is missing or has the wrong type. */
 export function parseJob(value: unknown): IJob | null {
   if (!isObject(value)) {
     return null;
   }
-  const job = value as Record<string, unknown>;
-  if (
-    !isNonEmptyString(job.uid) ||
-    !isNonEmptyString(job.kernel_id) ||
-    typeof job.number !== 'number' ||
-    typeof job.code !== 'string' ||
-    typeof job.created !== 'string' ||
-    !JOB_STATUSES.includes(job.status as JobStatus) ||
-    !isStringOrNull(job.name) ||
-    !isStringOrNull(job.group) ||
-    !isStringOrNull(job.started) ||
-    !isStringOrNull(job.ended) ||
-    !isNumberOrNull(job.elapsed) ||
-    !isStringOrNull(job.result_repr) ||
-    !isStringOrNull(job.blocked_in) ||
-    typeof job.output_tail !== 'string' ||
-    typeof job.kill_requested !== 'boolean' ||
-    !Array.isArray(job.paths) ||
-    !job.paths.every(path => typeof path === 'string')
-  ) {
-    return null;
+  for (const field of JOB_FIELDS) {
+    if (!(field in value) || !JOB_CHECKS[field](value[field])) {
+      return null;
+    }
   }
-  const error = job.error === null ? null : parseError(job.error);
-  const progress = job.progress === null ? null : parseProgress(job.progress);
-  if (error === undefined || progress === undefined) {
-    return null;
-  }
-  return { ...(job as unknown as IJob), error, progress };
+  return value as unknown as IJob;
 }
 
-function parseError(value: unknown): IJobError | undefined {
-  if (
-    !isObject(value) ||
-    typeof value.ename !== 'string' ||
-    typeof value.evalue !== 'string' ||
-    !Array.isArray(value.traceback) ||
-    !value.traceback.every(line => typeof line === 'string')
-  ) {
-    return undefined;
-  }
-  return value as unknown as IJobError;
+function isError(value: unknown): value is IJobError {
+  return (
+    isObject(value) &&
+    typeof value.ename === 'string' &&
+    typeof value.evalue === 'string' &&
+    Array.isArray(value.traceback) &&
+    value.traceback.every(line => typeof line === 'string')
+  );
 }
 
-function parseProgress(value: unknown): IJobProgress | undefined {
-  if (
-    !isObject(value) ||
-    typeof value.done !== 'number' ||
-    !isNumberOrNull(value.total) ||
-    !isStringOrNull(value.desc ?? null)
-  ) {
-    return undefined;
-  }
-  return {
-    done: value.done,
-    total: value.total as number | null,
-    desc: (value.desc ?? null) as string | null
-  };
+function isProgress(value: unknown): value is IJobProgress {
+  return (
+    isObject(value) &&
+    isNumber(value.done) &&
+    isNumberOrNull(value.total) &&
+    'desc' in value &&
+    isStringOrNull(value.desc)
+  );
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+function isString(value: unknown): value is string {
+  return typeof value === 'string';
+}
+
 function isNonEmptyString(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0;
+}
+
+function isNumber(value: unknown): value is number {
+  return typeof value === 'number' && isFinite(value);
 }
 
 function isStringOrNull(value: unknown): boolean {

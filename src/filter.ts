@@ -1,12 +1,16 @@
 import { IJob, JobGroupName, STATUS_GROUP } from './api';
-import { jobLabel } from './format';
+import { SEARCH_FIELDS } from './jobschema';
 
 /** Which group of states the panel shows: one group, or all of them. */
 export type GroupFilter = JobGroupName | 'all';
 
 /**
  * Whether a job passes the panel's filters: its group, and a text that must
- * occur (case-insensitively) in its name, code, number, status or notebook.
+ * occur (case-insensitively) in one of the fields the job schema lists for a
+ * search (`x-search`), the same fields the server's REST `q` looks in.
+ *
+ * @param paths the job's notebook paths as the panel shows them (the model
+ * remembers them after the kernel's session ended)
  */
 export function matchesFilter(
   job: IJob,
@@ -21,13 +25,29 @@ export function matchesFilter(
   if (!needle) {
     return true;
   }
-  const haystack = [
-    jobLabel(job),
-    job.name ?? '',
-    job.code,
-    `#${job.number}`,
-    job.status,
-    ...paths
-  ];
-  return haystack.some(value => value.toLowerCase().includes(needle));
+  const record = { ...job, paths };
+  return SEARCH_FIELDS.some(field =>
+    searchableText(record, field).some(value =>
+      value.toLowerCase().includes(needle)
+    )
+  );
+}
+
+/**
+ * The texts a search looks at in one field: `error.evalue` is the field
+ * `evalue` of `error`, a list gives each of its items, a missing or null
+ * field gives none.
+ */
+export function searchableText(record: object, field: string): string[] {
+  let value: unknown = record;
+  for (const key of field.split('.')) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      return [];
+    }
+    value = (value as Record<string, unknown>)[key];
+  }
+  const values = Array.isArray(value) ? value : [value];
+  return values
+    .filter(item => typeof item === 'string' || typeof item === 'number')
+    .map(String);
 }

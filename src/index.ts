@@ -4,6 +4,11 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import {
+  IRenderMimeRegistry,
+  RenderMimeRegistry,
+  standardRendererFactories
+} from '@jupyterlab/rendermime';
 import { IRunningSessionManagers } from '@jupyterlab/running';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
@@ -12,18 +17,18 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { BgJobsClient } from './api';
 import { addCommands, CommandIDs, PALETTE_COMMANDS } from './commands';
 import { jobsIcon } from './icons';
-import { DEFAULT_CONFIG, JobsModel } from './model';
-import { DEFAULT_NOTIFIER_SETTINGS, JobNotifier } from './notifier';
+import { JobsModel } from './model';
+import { JobNotifier } from './notifier';
+import { OutputRendering } from './outputview';
 import { JobsPanel } from './panel';
 import { addRunningJobs } from './running';
+import { SETTINGS_ID, watchSettings } from './settings';
 import { JobsStatus } from './statusbar';
 import { IJobsModel } from './tokens';
 
 export { IJobsModel } from './tokens';
 export { jobsIcon } from './icons';
 
-/** The plugin whose settings (schema/model.json) configure the whole extension. */
-const SETTINGS_ID = 'jupyter-bgjobs:model';
 const SIDEBAR_ID = 'jupyter-bgjobs-sidebar';
 
 /** The jobs model: push events from the server, polling as a fallback. */
@@ -48,25 +53,15 @@ const modelPlugin: JupyterFrontEndPlugin<IJobsModel> = {
     serviceManager.sessions.runningChanged.connect(refresh);
 
     if (settingRegistry) {
-      void settingRegistry
-        .load(SETTINGS_ID)
-        .then(settings => {
-          const apply = () =>
-            model.configure({
-              pollInterval: number(settings, 'pollInterval', DEFAULT_CONFIG),
-              resyncInterval: number(
-                settings,
-                'resyncInterval',
-                DEFAULT_CONFIG
-              ),
-              maxEndedJobs: number(settings, 'maxEndedJobs', DEFAULT_CONFIG)
-            });
-          apply();
-          settings.changed.connect(apply);
+      watchSettings(settingRegistry, settings =>
+        model.configure({
+          pollInterval: settings.pollInterval,
+          resyncInterval: settings.resyncInterval,
+          maxEndedJobs: settings.maxEndedJobs
         })
-        .catch(reason =>
-          console.error('jupyter-bgjobs: cannot load the settings', reason)
-        );
+      ).catch(reason =>
+        console.error('jupyter-bgjobs: cannot load the settings', reason)
+      );
     }
     return model;
   }
@@ -78,18 +73,33 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
   description: 'The Background Jobs sidebar and its commands.',
   autoStart: true,
   requires: [IJobsModel],
-  optional: [ILayoutRestorer, ITranslator, ICommandPalette],
+  optional: [
+    ILayoutRestorer,
+    ITranslator,
+    ICommandPalette,
+    IRenderMimeRegistry
+  ],
   activate: (
     app: JupyterFrontEnd,
     model: IJobsModel,
     restorer: ILayoutRestorer | null,
     translator: ITranslator | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    rendermime: IRenderMimeRegistry | null
   ) => {
     const trans = (translator ?? nullTranslator).load('jupyter_bgjobs');
+    // Tracebacks and output render as in a notebook: the application's
+    // renderers, sanitizer and link handler, or the standard renderers
+    // where a shell has no registry.
+    const rendering = new OutputRendering(
+      rendermime ??
+        new RenderMimeRegistry({ initialFactories: standardRendererFactories }),
+      app.serviceManager.contents
+    );
     const panel = new JobsPanel({
       model,
       commands: app.commands,
+      rendering,
       translator: translator ?? nullTranslator
     });
     panel.id = SIDEBAR_ID;
@@ -191,44 +201,19 @@ const notificationsPlugin: JupyterFrontEndPlugin<void> = {
         void app.commands.execute(CommandIDs.open, uid ? { uid } : {})
     });
     if (settingRegistry) {
-      void settingRegistry.load(SETTINGS_ID).then(settings => {
-        const apply = () => {
-          notifier.settings = {
-            notifyOnFailed: flag(settings, 'notifyOnFailed'),
-            notifyOnKilled: flag(settings, 'notifyOnKilled'),
-            notifyOnLongFinished: flag(settings, 'notifyOnLongFinished'),
-            longJobThreshold: number(
-              settings,
-              'longJobThreshold',
-              DEFAULT_NOTIFIER_SETTINGS
-            )
-          };
+      watchSettings(settingRegistry, settings => {
+        notifier.settings = {
+          notifyOnFailed: settings.notifyOnFailed,
+          notifyOnKilled: settings.notifyOnKilled,
+          notifyOnLongFinished: settings.notifyOnLongFinished,
+          longJobThreshold: settings.longJobThreshold
         };
-        apply();
-        settings.changed.connect(apply);
-      });
+      }).catch(reason =>
+        console.error('jupyter-bgjobs: cannot load the settings', reason)
+      );
     }
   }
 };
-
-function number<K extends string>(
-  settings: ISettingRegistry.ISettings,
-  key: K,
-  defaults: Readonly<Record<K, number>>
-): number {
-  const value = settings.get(key).composite;
-  return typeof value === 'number' && isFinite(value) ? value : defaults[key];
-}
-
-function flag(
-  settings: ISettingRegistry.ISettings,
-  key: keyof typeof DEFAULT_NOTIFIER_SETTINGS
-): boolean {
-  const value = settings.get(key).composite;
-  return typeof value === 'boolean'
-    ? value
-    : (DEFAULT_NOTIFIER_SETTINGS[key] as boolean);
-}
 
 export default [
   modelPlugin,

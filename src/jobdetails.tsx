@@ -1,20 +1,22 @@
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { IJob } from './api';
-import { AnsiText } from './ansitext';
+import { ErrorOutput, StreamOutput } from './outputview';
 
 /**
  * What an open row shows: the error with its traceback, the output tail,
  * the result and the whole code. All of it is text from the job, so all of
- * it is rendered as text.
+ * it is rendered as text: the traceback and the output as a notebook
+ * renders a cell's (see `outputview.tsx`), the rest as plain text.
  */
 export function JobDetails(props: {
   job: IJob;
+  rendermime: IRenderMimeRegistry;
   trans: TranslationBundle;
 }): JSX.Element {
-  const { job, trans } = props;
-  const traceback = job.error?.traceback.join('\n') ?? '';
+  const { job, rendermime, trans } = props;
   return (
     <div className="jp-bgjobs-details">
       {job.error && (
@@ -24,14 +26,22 @@ export function JobDetails(props: {
               ? `${job.error.ename}: ${job.error.evalue}`
               : job.error.ename}
           </div>
-          {traceback && (
-            <AnsiText text={traceback} className="jp-bgjobs-traceback" />
+          {job.error.traceback.some(line => line !== '') && (
+            <ErrorOutput
+              error={job.error}
+              rendermime={rendermime}
+              className="jp-bgjobs-traceback"
+            />
           )}
         </DetailBlock>
       )}
       {job.output_tail && (
         <DetailBlock title={trans.__('Output')} className="jp-bgjobs-output">
-          <AnsiText text={job.output_tail} />
+          <StreamOutput
+            text={job.output_tail}
+            rendermime={rendermime}
+            className="jp-bgjobs-stream"
+          />
         </DetailBlock>
       )}
       {job.result_repr !== null && (

@@ -12,6 +12,7 @@ import { IJob, isActive } from './api';
 import { baseName, jobLabel } from './format';
 import { JobDetails } from './jobdetails';
 import { blockedText, ElapsedTime, ProgressBar, StatusBadge } from './jobparts';
+import { OutputRendering } from './outputview';
 import { IJobsModel } from './tokens';
 
 /** What a row can ask for; the panel turns these into commands. */
@@ -29,9 +30,10 @@ export function JobRow(props: {
   expanded: boolean;
   onToggle: (job: IJob) => void;
   actions: IJobActions;
+  rendering: OutputRendering;
   trans: TranslationBundle;
 }): JSX.Element {
-  const { job, model, expanded, actions, trans } = props;
+  const { job, model, expanded, actions, rendering, trans } = props;
   const active = isActive(job.status);
   const path = model.pathsOf(job)[0] ?? null;
 
@@ -111,7 +113,13 @@ export function JobRow(props: {
       {job.kill_requested && active && (
         <div className="jp-bgjobs-blocked">{blockedText(job, trans)}</div>
       )}
-      {expanded && <JobDetails job={shown} trans={trans} />}
+      {expanded && (
+        <JobDetails
+          job={shown}
+          rendermime={rendering.registryFor(job, path)}
+          trans={trans}
+        />
+      )}
     </li>
   );
 }

@@ -5,6 +5,7 @@ import * as React from 'react';
 import { GroupFilter, matchesFilter } from './filter';
 import { groupJobs } from './grouping';
 import { IJobActions } from './jobrow';
+import { OutputRendering } from './outputview';
 import { JobSection } from './section';
 import { IJobsModel } from './tokens';
 import { JobsViewState } from './viewstate';
@@ -16,6 +17,7 @@ export class JobsView extends ReactWidget {
     this._model = options.model;
     this._state = options.state;
     this._actions = options.actions;
+    this._rendering = options.rendering;
     this._trans = options.translator.load('jupyter_bgjobs');
     this.addClass('jp-bgjobs-view');
   }
@@ -30,6 +32,7 @@ export class JobsView extends ReactWidget {
                 model={this._model}
                 state={this._state}
                 actions={this._actions}
+                rendering={this._rendering}
                 trans={this._trans}
               />
             )}
@@ -42,6 +45,7 @@ export class JobsView extends ReactWidget {
   private _model: IJobsModel;
   private _state: JobsViewState;
   private _actions: IJobActions;
+  private _rendering: OutputRendering;
   private _trans: TranslationBundle;
 }
 
@@ -50,6 +54,8 @@ export namespace JobsView {
     model: IJobsModel;
     state: JobsViewState;
     actions: IJobActions;
+    /** How the jobs' tracebacks and output are rendered. */
+    rendering: OutputRendering;
     translator: ITranslator;
   }
 }
@@ -58,6 +64,7 @@ interface IBodyProps {
   model: IJobsModel;
   state: JobsViewState;
   actions: IJobActions;
+  rendering: OutputRendering;
   trans: TranslationBundle;
 }
 

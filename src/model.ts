@@ -1,19 +1,14 @@
-import { Event } from '@jupyterlab/services';
-import { IPoll, Poll } from '@lumino/polling';
+import { Event, ServerConnection } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import {
-  BgJobsClient,
-  Counts,
-  IJob,
-  IKernelSummary,
-  isActive,
-  lifeStage,
-  STATUS_GROUP
-} from './api';
+import { BgJobsClient, Counts, IJob, IKernelSummary, isActive } from './api';
 import { parseJobsEvent } from './events';
-import { compareJobs, timeOf } from './grouping';
-import { ApiError } from './request';
+import { isErrorStatus } from './request';
+import { SnapshotReconciler } from './reconciler';
+import { RefreshSchedule } from './schedule';
+import { DEFAULT_SETTINGS } from './settings';
+import { JobStore } from './jobstore';
+import { TransitionTracker } from './transitions';
 import {
   ConnectionState,
   IJobsModel,
@@ -21,16 +16,6 @@ import {
   IJobTransition,
   UpdateSource
 } from './tokens';
-
-/** The settings a fresh model uses (schema/model.json says the same). */
-export const DEFAULT_CONFIG: Readonly<IJobsModelConfig> = Object.freeze({
-  pollInterval: 2,
-  resyncInterval: 60,
-  maxEndedJobs: 100
-});
-
-/** The longest wait between two refreshes: one day. */
-const MAX_INTERVAL = 24 * 3600 * 1000;
 
 /** Requests at once when many jobs are removed. */
 const REMOVE_CONCURRENCY = 4;
@@ -53,34 +38,31 @@ export namespace JobsModel {
 /**
  * The jobs of every kernel of the server. Views only render it.
  *
- * It hears of changes through the server's push events and merges them; a
- * `Poll` asks the REST API for everything, often while no event has arrived
- * (an older server, or the event socket is down) and rarely once they flow,
- * to resynchronize. Snapshots and events race: a job's life only goes
- * forward (queued, running, ended), and an event newer than the start of a
- * snapshot request wins over that snapshot.
+ * It hears of changes through the server's push events; a `RefreshSchedule`
+ * asks the REST API for everything, often while no event has arrived (an
+ * older server, or the event socket is down) and rarely once they flow.
+ * Both go through the `SnapshotReconciler`, which orders them (see there),
+ * into the `JobStore`; the `TransitionTracker` tells the notifier what is
+ * news. This class wires them, runs the commands and keeps the connection
+ * state.
  */
 export class JobsModel implements IJobsModel {
   constructor(options: JobsModel.IOptions) {
     this._client = options.client;
-    this._now = options.now ?? Date.now;
+    this._store = new JobStore(options.now ?? Date.now);
     this._config = {
-      pollInterval: options.pollInterval ?? DEFAULT_CONFIG.pollInterval,
-      resyncInterval: options.resyncInterval ?? DEFAULT_CONFIG.resyncInterval,
-      maxEndedJobs: options.maxEndedJobs ?? DEFAULT_CONFIG.maxEndedJobs
+      pollInterval: options.pollInterval ?? DEFAULT_SETTINGS.pollInterval,
+      resyncInterval: options.resyncInterval ?? DEFAULT_SETTINGS.resyncInterval,
+      maxEndedJobs: options.maxEndedJobs ?? DEFAULT_SETTINGS.maxEndedJobs
     };
-    this._poll = new Poll({
-      auto: false,
-      factory: () => this._fetch(),
-      frequency: this._frequency(),
-      name: 'jupyter-bgjobs:jobs',
-      standby: 'when-hidden'
+    this._schedule = new RefreshSchedule({
+      refresh: () => this._fetch(),
+      config: () => this._config
     });
     this._events = options.events ?? null;
     this._events?.connect(this._onEmission, this);
     if (options.autoStart ?? true) {
-      this._started = true;
-      void this._poll.start();
+      this._schedule.start();
     }
   }
 
@@ -93,7 +75,7 @@ export class JobsModel implements IJobsModel {
   }
 
   get jobs(): readonly IJob[] {
-    return this._ordered;
+    return this._store.ordered;
   }
 
   get kernels(): readonly IKernelSummary[] {
@@ -101,7 +83,7 @@ export class JobsModel implements IJobsModel {
   }
 
   get counts(): Counts {
-    return this._counts;
+    return this._store.counts;
   }
 
   get connection(): ConnectionState {
@@ -118,7 +100,7 @@ export class JobsModel implements IJobsModel {
 
   /** Seconds until the next refresh while all goes well. */
   get refreshInterval(): number {
-    return this._poll.frequency.interval / 1000;
+    return this._schedule.interval;
   }
 
   get config(): IJobsModelConfig {
@@ -130,7 +112,7 @@ export class JobsModel implements IJobsModel {
   }
 
   getJob(uid: string): IJob | undefined {
-    return this._jobs.get(uid);
+    return this._store.getJob(uid);
   }
 
   getKernel(kernelId: string): IKernelSummary | undefined {
@@ -138,25 +120,15 @@ export class JobsModel implements IJobsModel {
   }
 
   getDetails(uid: string): IJob | undefined {
-    return this._details.get(uid);
+    return this._store.getDetails(uid);
   }
 
   pathsOf(job: IJob): readonly string[] {
-    if (job.paths.length > 0) {
-      return job.paths;
-    }
-    return this._knownPaths.get(job.kernel_id) ?? [];
+    return this._store.pathsOf(job);
   }
 
-  elapsedOf(job: IJob, now: number = this._now()): number | null {
-    if (job.elapsed === null) {
-      return null;
-    }
-    const receivedAt = this._receivedAt.get(job.uid);
-    if (job.status !== 'running' || receivedAt === undefined) {
-      return job.elapsed;
-    }
-    return job.elapsed + Math.max(0, now - receivedAt) / 1000;
+  elapsedOf(job: IJob, now?: number): number | null {
+    return this._store.elapsedOf(job, now);
   }
 
   /** Fetch every job and kernel now; rejects (after recording why) on failure. */
@@ -169,83 +141,69 @@ export class JobsModel implements IJobsModel {
     if (this.isDisposed) {
       return;
     }
-    this._details.set(uid, job);
+    this._store.setDetails(job);
     this._merge([job], []);
   }
 
   async kill(uid: string): Promise<void> {
-    this._killedHere.add(uid);
+    this._store.setKilledHere(uid, true);
     try {
       const job = await this._client.killJob(uid);
       this._merge([job], []);
     } catch (error) {
-      this._killedHere.delete(uid);
+      this._store.setKilledHere(uid, false);
       // 409: it ended meanwhile; show how.
-      this._refreshSoon();
+      this._schedule.refreshSoon();
       throw error;
     }
     if (this._updateSource === 'polling') {
       // No event will tell when it dies: ask.
-      this._refreshSoon();
+      this._schedule.refreshSoon();
     }
   }
 
   async remove(uid: string): Promise<void> {
-    try {
-      await this._client.removeJob(uid);
-    } catch (error) {
-      if (!(error instanceof ApiError && error.status === 404)) {
-        throw error;
-      }
-    }
+    await this._client.forgetJob(uid);
     this._merge([], [uid]);
   }
 
   async killAll(): Promise<number> {
     const kernelIds = new Set(
-      this._ordered.filter(job => isActive(job.status)).map(j => j.kernel_id)
+      this.jobs.filter(job => isActive(job.status)).map(job => job.kernel_id)
     );
-    const outcomes = await settle(
+    const outcomes = await Promise.allSettled(
       [...kernelIds].map(id => this._client.killKernelJobs(id))
     );
-    const asked: string[] = [];
-    for (const outcome of outcomes) {
-      if (outcome.ok) {
-        asked.push(...(outcome.value.killed ?? []));
-      }
-    }
+    const asked = fulfilled(outcomes).flatMap(answer => answer.killed ?? []);
     const killed: IJob[] = [];
     for (const uid of asked) {
-      this._killedHere.add(uid);
-      const job = this._jobs.get(uid);
+      this._store.setKilledHere(uid, true);
+      const job = this._store.getJob(uid);
       if (job && isActive(job.status)) {
         // The kernel took the order: say so until it reports the end.
         killed.push({ ...job, kill_requested: true });
       }
     }
     this._merge(killed, []);
-    this._refreshSoon();
+    this._schedule.refreshSoon();
     throwFirstFailure(outcomes);
     return asked.length;
   }
 
   async clearEnded(): Promise<number> {
-    const uids = this._ordered
+    const uids = this.jobs
       .filter(job => !isActive(job.status))
       .map(job => job.uid);
-    const outcomes: Outcome<string>[] = [];
+    const outcomes: PromiseSettledResult<string>[] = [];
     for (let i = 0; i < uids.length; i += REMOVE_CONCURRENCY) {
       const batch = uids.slice(i, i + REMOVE_CONCURRENCY);
       outcomes.push(
-        ...(await settle(batch.map(uid => this._removeOnServer(uid))))
+        ...(await Promise.allSettled(
+          batch.map(uid => this._client.forgetJob(uid))
+        ))
       );
     }
-    const removed: string[] = [];
-    for (const outcome of outcomes) {
-      if (outcome.ok) {
-        removed.push(outcome.value);
-      }
-    }
+    const removed = fulfilled(outcomes);
     this._merge([], removed);
     throwFirstFailure(outcomes);
     return removed.length;
@@ -255,13 +213,12 @@ export class JobsModel implements IJobsModel {
     const before = this._config;
     this._config = { ...before, ...config };
     if (this._config.maxEndedJobs < before.maxEndedJobs) {
-      this._commit(new Map(this._jobs), this._jobs);
+      this._hold({ jobs: new Map(this._store.byUid), received: [] });
       this._changed.emit();
     }
-    const shorter = this._frequency().interval < this._poll.frequency.interval;
-    this._updateFrequency();
+    const shorter = this._updateSchedule();
     if (this._config.maxEndedJobs > before.maxEndedJobs || shorter) {
-      this._refreshSoon();
+      this._schedule.refreshSoon();
     }
   }
 
@@ -271,41 +228,44 @@ export class JobsModel implements IJobsModel {
     }
     this._isDisposed = true;
     this._events?.disconnect(this._onEmission, this);
-    this._poll.dispose();
+    this._schedule.dispose();
     Signal.clearData(this);
   }
 
   /** One full refresh: every running job, the newest ended ones, the kernels. */
   private async _fetch(): Promise<void> {
-    const fetch = ++this._fetchCount;
-    const startGeneration = this._generation;
+    const ticket = this._reconciler.begin();
     try {
       const [jobs, kernels] = await Promise.all([
-        this._fetchJobs(),
+        this._client.listSnapshot(this._config.maxEndedJobs),
         this._client.listKernels()
       ]);
       // A later refresh may have been applied already: never go back to an older one.
-      if (this.isDisposed || fetch < this._appliedFetch) {
+      if (this.isDisposed || !this._reconciler.accept(ticket)) {
         return;
       }
-      this._appliedFetch = fetch;
       this._kernels = kernels;
       for (const kernel of kernels) {
-        if (kernel.paths.length > 0) {
-          this._knownPaths.set(kernel.kernel_id, kernel.paths);
-        }
+        this._store.rememberPaths(kernel.kernel_id, kernel.paths);
       }
-      this._applySnapshot(jobs, startGeneration);
+      const result = this._reconciler.applySnapshot(
+        this._store.byUid,
+        jobs,
+        ticket
+      );
+      if (result.drift && this._transitions.loaded) {
+        // A change reached us by polling that no event announced.
+        this._updateSource = 'polling';
+      }
+      this._hold(result);
+      this._transitions.markLoaded();
       this._connection = 'ok';
       this._error = '';
     } catch (error) {
       if (this.isDisposed) {
         return;
       }
-      this._connection =
-        error instanceof ApiError && error.status === 404
-          ? 'missing'
-          : 'unreachable';
+      this._connection = isErrorStatus(error, 404) ? 'missing' : 'unreachable';
       this._error = describe(error);
       // The event socket is most likely down too: rely on polling until an
       // event proves otherwise.
@@ -313,91 +273,10 @@ export class JobsModel implements IJobsModel {
       throw error;
     } finally {
       if (!this.isDisposed) {
-        this._updateFrequency();
+        this._updateSchedule();
         this._changed.emit();
       }
     }
-  }
-
-  /**
-   * Running jobs first, then ended ones: a job can only move from the first
-   * set to the second, so asking in this order never misses one.
-   */
-  private async _fetchJobs(): Promise<IJob[]> {
-    const running = await this._client.listAllJobs({ status: 'running' });
-    if (this._config.maxEndedJobs <= 0) {
-      return running;
-    }
-    const ended = await this._client.listJobs({
-      status: 'finished,dead',
-      limit: this._config.maxEndedJobs
-    });
-    return [...running, ...ended.jobs];
-  }
-
-  private _applySnapshot(snapshot: IJob[], startGeneration: number): void {
-    const before = this._jobs;
-    const next = new Map<string, IJob>();
-    const now = this._now();
-    let drift = false;
-    for (const incoming of snapshot) {
-      const { uid } = incoming;
-      if ((this._removedAt.get(uid) ?? -1) > startGeneration) {
-        continue; // removed by an event after this snapshot was asked for
-      }
-      const duplicate = next.get(uid);
-      if (
-        duplicate &&
-        lifeStage(duplicate.status) >= lifeStage(incoming.status)
-      ) {
-        continue;
-      }
-      const current = before.get(uid);
-      const touchedSince = (this._touchedAt.get(uid) ?? -1) > startGeneration;
-      if (
-        current &&
-        touchedSince &&
-        lifeStage(current.status) >= lifeStage(incoming.status)
-      ) {
-        next.set(uid, current); // an event told us something at least as new
-        continue;
-      }
-      if (
-        !touchedSince &&
-        (current
-          ? current.status !== incoming.status
-          : isActive(incoming.status))
-      ) {
-        drift = true;
-      }
-      const chosen = current ? newerReport(current, incoming) : incoming;
-      next.set(uid, chosen ?? (current as IJob));
-      if (chosen) {
-        this._receivedAt.set(uid, now);
-      }
-    }
-    for (const [uid, job] of before) {
-      if (
-        !next.has(uid) &&
-        (this._touchedAt.get(uid) ?? -1) > startGeneration
-      ) {
-        next.set(uid, job);
-      }
-    }
-    // Later snapshots start at this generation or after: older marks are spent.
-    for (const marks of [this._removedAt, this._touchedAt]) {
-      for (const [uid, generation] of marks) {
-        if (generation <= startGeneration) {
-          marks.delete(uid);
-        }
-      }
-    }
-    if (drift && this._loaded) {
-      // A change reached us by polling that no event announced.
-      this._updateSource = 'polling';
-    }
-    this._commit(next, before);
-    this._loaded = true;
   }
 
   /** Apply changed and removed jobs: from an event, or from a command's answer. */
@@ -405,30 +284,35 @@ export class JobsModel implements IJobsModel {
     if (this.isDisposed || (changed.length === 0 && removed.length === 0)) {
       return;
     }
-    const generation = ++this._generation;
-    const before = this._jobs;
-    const next = new Map(before);
-    const now = this._now();
-    let unknownKernel = false;
-    for (const report of changed) {
-      const current = next.get(report.uid);
-      const job = current ? newerReport(current, report) : report;
-      if (!job) {
-        continue; // older than what we know
-      }
-      next.set(job.uid, job);
-      this._receivedAt.set(job.uid, now);
-      this._touchedAt.set(job.uid, generation);
-      unknownKernel = unknownKernel || !this.getKernel(job.kernel_id);
-    }
-    for (const uid of removed) {
-      next.delete(uid);
-      this._removedAt.set(uid, generation);
-    }
-    this._commit(next, before);
+    const result = this._reconciler.applyChanges(
+      this._store.byUid,
+      changed,
+      removed
+    );
+    this._hold(result);
     this._changed.emit();
+    const unknownKernel = result.received.some(
+      uid => !this.getKernel(this._store.getJob(uid)?.kernel_id ?? '')
+    );
     if (unknownKernel) {
-      this._refreshSoon();
+      this._schedule.refreshSoon();
+    }
+  }
+
+  /** Hold these jobs from now on, and tell of the transitions. */
+  private _hold(result: Pick<SnapshotReconciler.IResult, 'jobs' | 'received'>) {
+    const before = this._store.replace(
+      result.jobs,
+      result.received,
+      this._config.maxEndedJobs
+    );
+    const transitions = this._transitions.compare(
+      before,
+      this._store.byUid,
+      uid => this._store.killedHere(uid)
+    );
+    if (transitions.length > 0) {
+      this._transitioned.emit(transitions);
     }
   }
 
@@ -439,7 +323,7 @@ export class JobsModel implements IJobsModel {
     }
     if (this._updateSource !== 'events') {
       this._updateSource = 'events';
-      this._updateFrequency();
+      this._updateSchedule();
     }
     if (batch.changed.length === 0 && batch.removed.length === 0) {
       this._changed.emit();
@@ -448,123 +332,22 @@ export class JobsModel implements IJobsModel {
     this._merge(batch.changed, batch.removed);
   }
 
-  /** Make `next` the jobs: trim, order, count, and tell of status changes. */
-  private _commit(next: Map<string, IJob>, before: Map<string, IJob>): void {
-    const ended = [...next.values()]
-      .filter(job => !isActive(job.status))
-      .sort(compareJobs);
-    for (const job of ended.slice(Math.max(0, this._config.maxEndedJobs))) {
-      next.delete(job.uid);
-    }
-    for (const uid of [...this._receivedAt.keys()]) {
-      if (!next.has(uid)) {
-        this._receivedAt.delete(uid);
-        this._details.delete(uid);
-        this._killedHere.delete(uid);
-      }
-    }
-    this._jobs = next;
-    this._ordered = [...next.values()].sort(compareJobs);
-    const counts: Counts = { running: 0, finished: 0, dead: 0 };
-    for (const job of this._ordered) {
-      counts[STATUS_GROUP[job.status]] += 1;
-      if (job.paths.length > 0) {
-        this._knownPaths.set(job.kernel_id, job.paths);
-      }
-    }
-    this._counts = counts;
-    this._reportTransitions(before);
-  }
-
-  private _reportTransitions(before: Map<string, IJob>): void {
-    const newestBefore = this._newestCreated;
-    for (const job of this._jobs.values()) {
-      this._newestCreated = Math.max(this._newestCreated, timeOf(job.created));
-    }
-    if (!this._loaded) {
-      return; // the first snapshot is the state we start from, not news
-    }
-    const transitions: IJobTransition[] = [];
-    for (const job of this._jobs.values()) {
-      const previous = before.get(job.uid);
-      // A job first seen now is news only if it is newer than every job seen
-      // so far: older ones merely came into the window (after a removal).
-      const isNew = !previous && timeOf(job.created) > newestBefore;
-      if ((previous && previous.status !== job.status) || isNew) {
-        transitions.push({
-          job,
-          previous: previous ? previous.status : null,
-          killedFromHere: this._killedHere.has(job.uid)
-        });
-      }
-    }
-    if (transitions.length > 0) {
-      this._transitioned.emit(transitions);
-    }
-  }
-
-  private _frequency(): IPoll.Frequency {
-    const fast =
+  /** Poll often while changes are not pushed or a kernel is still connecting. */
+  private _updateSchedule(): boolean {
+    return this._schedule.update(
       this._updateSource === 'polling' ||
-      this._kernels.some(kernel => kernel.bgjobs === 'connecting');
-    const seconds = fast
-      ? this._config.pollInterval
-      : Math.max(this._config.pollInterval, this._config.resyncInterval);
-    // Within what a Poll (and setTimeout) accepts, whatever the settings say.
-    const interval = Math.min(Math.max(100, seconds * 1000), MAX_INTERVAL);
-    return {
-      interval,
-      backoff: true,
-      max: Math.max(interval, 60 * 1000)
-    };
-  }
-
-  private _updateFrequency(): void {
-    if (!this._poll.isDisposed) {
-      this._poll.frequency = this._frequency();
-    }
-  }
-
-  /** Refresh now, unless a refresh is already on its way. */
-  private _refreshSoon(): void {
-    if (this._started && !this.isDisposed) {
-      void this._poll.refresh();
-    }
-  }
-
-  private async _removeOnServer(uid: string): Promise<string> {
-    try {
-      await this._client.removeJob(uid);
-    } catch (error) {
-      if (!(error instanceof ApiError && error.status === 404)) {
-        throw error;
-      }
-    }
-    return uid;
+        this._kernels.some(kernel => kernel.bgjobs === 'connecting')
+    );
   }
 
   private _client: BgJobsClient;
-  private _now: () => number;
   private _config: IJobsModelConfig;
-  private _poll: Poll;
-  private _started = false;
   private _events: ISignal<unknown, Event.Emission> | null;
-  private _jobs = new Map<string, IJob>();
-  private _ordered: IJob[] = [];
-  private _counts: Counts = { running: 0, finished: 0, dead: 0 };
+  private _store: JobStore;
+  private _reconciler = new SnapshotReconciler();
+  private _transitions = new TransitionTracker();
+  private _schedule: RefreshSchedule;
   private _kernels: IKernelSummary[] = [];
-  private _details = new Map<string, IJob>();
-  private _knownPaths = new Map<string, readonly string[]>();
-  private _receivedAt = new Map<string, number>();
-  private _killedHere = new Set<string>();
-  /** Counts merges (events, command answers): orders them against snapshots. */
-  private _generation = 0;
-  private _touchedAt = new Map<string, number>();
-  private _removedAt = new Map<string, number>();
-  private _fetchCount = 0;
-  private _appliedFetch = 0;
-  private _loaded = false;
-  private _newestCreated = 0;
   private _connection: ConnectionState = 'connecting';
   private _error = '';
   private _updateSource: UpdateSource = 'polling';
@@ -573,57 +356,24 @@ export class JobsModel implements IJobsModel {
   private _transitioned = new Signal<this, readonly IJobTransition[]>(this);
 }
 
-/**
- * What to hold of a job after a new report of it, or null when the report
- * is older than what is held. A job's life only goes forward, and a kill,
- * once asked for, stays asked for until the job ends: a report that says
- * otherwise was written before the newer one arrived.
- */
-export function newerReport(current: IJob, report: IJob): IJob | null {
-  const stage = lifeStage(report.status);
-  if (stage < lifeStage(current.status)) {
-    return null;
-  }
-  if (
-    isActive(report.status) &&
-    stage === lifeStage(current.status) &&
-    current.kill_requested &&
-    !report.kill_requested
-  ) {
-    return {
-      ...report,
-      kill_requested: true,
-      blocked_in: report.blocked_in ?? current.blocked_in
-    };
-  }
-  return report;
-}
-
 function describe(error: unknown): string {
-  if (error instanceof ApiError) {
-    return `${error.status}: ${error.message}`;
+  if (error instanceof ServerConnection.ResponseError) {
+    return `${error.response.status}: ${error.message}`;
   }
   return error instanceof Error ? error.message : String(error);
 }
 
-type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
-/** Wait for every promise, keeping each one's value or error. */
-function settle<T>(promises: Promise<T>[]): Promise<Outcome<T>[]> {
-  return Promise.all(
-    promises.map(promise =>
-      promise.then(
-        (value): Outcome<T> => ({ ok: true, value }),
-        (error): Outcome<T> => ({ ok: false, error })
-      )
-    )
-  );
+function fulfilled<T>(outcomes: PromiseSettledResult<T>[]): T[] {
+  return outcomes
+    .filter((o): o is PromiseFulfilledResult<T> => o.status === 'fulfilled')
+    .map(outcome => outcome.value);
 }
 
-function throwFirstFailure(outcomes: Outcome<unknown>[]): void {
-  for (const outcome of outcomes) {
-    if (!outcome.ok) {
-      throw outcome.error;
-    }
+function throwFirstFailure(outcomes: PromiseSettledResult<unknown>[]): void {
+  const failure = outcomes.find(
+    (o): o is PromiseRejectedResult => o.status === 'rejected'
+  );
+  if (failure) {
+    throw failure.reason;
   }
 }

@@ -3,6 +3,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { IDisposable } from '@lumino/disposable';
 
 import { baseName, formatElapsed, jobLabel } from './format';
+import { DEFAULT_SETTINGS } from './settings';
 import { IJobsModel, IJobTransition } from './tokens';
 
 /** Which endings are worth a notification (see schema/model.json). */
@@ -13,14 +14,6 @@ export interface INotifierSettings {
   /** Seconds a job must have run for its finish to be news. */
   longJobThreshold: number;
 }
-
-export const DEFAULT_NOTIFIER_SETTINGS: Readonly<INotifierSettings> =
-  Object.freeze({
-    notifyOnFailed: true,
-    notifyOnKilled: true,
-    notifyOnLongFinished: true,
-    longJobThreshold: 30
-  });
 
 /** More notifications than this for one batch become one summary. */
 const MAX_SEPARATE = 3;
@@ -37,7 +30,13 @@ export class JobNotifier implements IDisposable {
     this._model.transitioned.connect(this._onTransitioned, this);
   }
 
-  settings: INotifierSettings = { ...DEFAULT_NOTIFIER_SETTINGS };
+  /** Starts from the defaults of schema/model.json. */
+  settings: INotifierSettings = {
+    notifyOnFailed: DEFAULT_SETTINGS.notifyOnFailed,
+    notifyOnKilled: DEFAULT_SETTINGS.notifyOnKilled,
+    notifyOnLongFinished: DEFAULT_SETTINGS.notifyOnLongFinished,
+    longJobThreshold: DEFAULT_SETTINGS.longJobThreshold
+  };
 
   get isDisposed(): boolean {
     return this._isDisposed;

@@ -8,6 +8,7 @@ import { matchesFilter } from './filter';
 import { sectionKey } from './grouping';
 import { IJobActions } from './jobrow';
 import { JobsView } from './jobsview';
+import { OutputRendering } from './outputview';
 import { IJobsModel } from './tokens';
 import { JobsViewState } from './viewstate';
 
@@ -47,7 +48,13 @@ export class JobsPanel extends SidePanel {
         void model.loadDetails(job.uid).catch(() => undefined)
     };
     this.addWidget(
-      new JobsView({ model, state: this._state, actions, translator })
+      new JobsView({
+        model,
+        state: this._state,
+        actions,
+        rendering: options.rendering,
+        translator
+      })
     );
   }
 
@@ -90,6 +97,8 @@ export namespace JobsPanel {
   export interface IOptions {
     model: IJobsModel;
     commands: CommandRegistry;
+    /** How the jobs' tracebacks and output are rendered. */
+    rendering: OutputRendering;
     translator?: ITranslator;
   }
 }

@@ -4,15 +4,12 @@ import { ServerConnection } from '@jupyterlab/services';
 /** The URL prefix of the server extension's REST API. */
 export const API_PREFIX = 'jupyter-bgjobs';
 
-/** An error answer of the REST API: the HTTP status and the server's message. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
+/** Whether an error is the REST API's answer with this HTTP status. */
+export function isErrorStatus(error: unknown, status: number): boolean {
+  return (
+    error instanceof ServerConnection.ResponseError &&
+    error.response.status === status
+  );
 }
 
 /**
@@ -22,6 +19,8 @@ export class ApiError extends Error {
  * @param init the fetch options (method, body)
  * @param settings the server connection (the default one when omitted)
  * @returns the decoded JSON answer, or null for an empty one (204)
+ * @throws ServerConnection.ResponseError with the server's message for an
+ * error answer, ServerConnection.NetworkError when there is none
  */
 export async function requestAPI<T>(
   endPoint: string,
@@ -49,7 +48,7 @@ export async function requestAPI<T>(
       data && typeof data.message === 'string'
         ? data.message
         : response.statusText;
-    throw new ApiError(response.status, message);
+    throw new ServerConnection.ResponseError(response, message);
   }
   return data as T;
 }

@@ -12,6 +12,7 @@ import { IJob, IKernelSummary, isActive } from './api';
 import { baseName } from './format';
 import { IJobSection } from './grouping';
 import { IJobActions, JobRow } from './jobrow';
+import { OutputRendering } from './outputview';
 import { JobsViewState } from './viewstate';
 import { IJobsModel } from './tokens';
 
@@ -21,9 +22,10 @@ export function JobSection(props: {
   model: IJobsModel;
   state: JobsViewState;
   actions: IJobActions;
+  rendering: OutputRendering;
   trans: TranslationBundle;
 }): JSX.Element {
-  const { section, model, state, actions, trans } = props;
+  const { section, model, state, actions, rendering, trans } = props;
   const collapsed = state.isCollapsed(section.key);
   const kernels = section.kernelIds
     .map(id => model.getKernel(id))
@@ -104,6 +106,7 @@ export function JobSection(props: {
                   expanded={state.isExpanded(job.uid)}
                   onToggle={onToggleRow}
                   actions={actions}
+                  rendering={rendering}
                   trans={trans}
                 />
               ))}
@@ -131,14 +134,22 @@ function sectionTitle(
     : trans.__('Kernel %1', id.slice(0, 8));
 }
 
-/** Says when background jobs do not work (or not yet) in a kernel. */
+/**
+ * Says when background jobs do not work (or not yet) in a kernel, and what
+ * happened to a ready kernel's connection (the relay's comm was closed by
+ * code in the kernel and opened again).
+ */
 function KernelNote(props: {
   kernel: IKernelSummary;
   trans: TranslationBundle;
 }): JSX.Element | null {
   const { kernel, trans } = props;
   if (kernel.bgjobs === 'ready') {
-    return null;
+    return kernel.reason ? (
+      <div className="jp-bgjobs-kernel-note" data-bgjobs="note">
+        {trans.__('Kernel %1: %2', kernel.kernel_name, kernel.reason)}
+      </div>
+    ) : null;
   }
   if (kernel.bgjobs === 'connecting') {
     return (

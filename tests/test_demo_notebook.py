@@ -30,16 +30,25 @@ def shown(outputs: list[dict[str, Any]]) -> str:
 
 
 def test_demo_notebook_runs_top_to_bottom(kernel: KernelSession) -> None:
-    seen: dict[str, str] = {}
+    cells: dict[str, str] = {}  # first line of each cell -> its msg_id
     for source in code_cells():
-        reply, outputs = kernel.execute(source, timeout=60)
+        reply, _ = kernel.execute(source, timeout=60)
         assert reply["status"] == "ok", f"{reply.get('ename')}: {reply.get('evalue')} in\n{source}"
+        cells[source.splitlines()[0]] = kernel.last_msg_id
+    # What each cell shows in the end, as in a notebook: a job's print may be
+    # flushed to its cell after that cell went idle (ipykernel flushes a
+    # thread's stream output up to 0.2 s later), so read every cell's outputs
+    # only once the last cell ran, and then some.
+    kernel.execute("import time; time.sleep(0.5)")
+    seen: dict[str, str] = {}
+    for first_line, msg_id in cells.items():
+        outputs = kernel.outputs(msg_id)
         errors = [msg for msg in outputs if msg["header"]["msg_type"] == "error"]
         errors += [
             msg for msg in outputs if msg["header"]["msg_type"] == "stream" and msg["content"]["name"] == "stderr"
         ]
-        assert errors == [], source
-        seen[source.splitlines()[0]] = shown(outputs)
+        assert errors == [], first_line
+        seen[first_line] = shown(outputs)
 
     assert seen["%job -n first fetch_title(urls[1])"] == "Started job 0 (first).\n"
     assert seen["jobs[0].wait(10)"] == "'Page 1: charlie juliett bravo'"

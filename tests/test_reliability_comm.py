@@ -421,8 +421,7 @@ class Fuzzer:
         self.dead_ids.add(comm_id)
 
     def comm_never_opened(self, case: CommCase) -> None:
-        comm_id = uuid.uuid4().hex
-        self.comms.received[comm_id] = []
+        comm_id = self.comms.new_comm_id()  # under the client's subscription: its answers are heard
         self.dead_ids.add(comm_id)
         self.comms.message(comm_id, case.data)
 
@@ -466,8 +465,7 @@ class Fuzzer:
         self.close(comm_id)
 
     def comm_bad_open(self, case: CommCase) -> None:
-        comm_id = uuid.uuid4().hex
-        self.comms.received[comm_id] = []
+        comm_id = self.comms.new_comm_id()  # under the client's subscription: its answers are heard
         self.comms.send("comm_open", {"comm_id": comm_id, "target_name": case.target, "data": case.data})
         answer = self.take(comm_id)
         code = "bad_request" if not isinstance(case.data, dict) else "bad_version"
@@ -479,8 +477,7 @@ class Fuzzer:
         self.dead_ids.add(comm_id)
 
     def comm_unknown_target(self, case: CommCase) -> None:
-        comm_id = uuid.uuid4().hex
-        self.comms.received[comm_id] = []
+        comm_id = self.comms.new_comm_id()  # under the client's subscription: its answers are heard
         self.dead_ids.add(comm_id)
         target = f"jupyter_bgjobs.{case.count}"
         self.comms.send("comm_open", {"comm_id": comm_id, "target_name": target, "data": protocol.open_data()})
@@ -490,8 +487,7 @@ class Fuzzer:
             assert self.comms.wait_closed(comm_id, timeout=30)
 
     def comm_msg_before_open(self, case: CommCase) -> None:
-        comm_id = uuid.uuid4().hex
-        self.comms.received[comm_id] = []
+        comm_id = self.comms.new_comm_id()  # under the client's subscription: its answers are heard
         self.comms.message(comm_id, protocol.request("list", "too-early"))
         self.comms.message(comm_id, protocol.resync_request())
         self.comms.send("comm_open", {"comm_id": comm_id, "target_name": case.target, "data": protocol.open_data()})
@@ -499,7 +495,7 @@ class Fuzzer:
         self.close(comm_id)
 
     def comm_close_unknown(self, case: CommCase) -> None:
-        self.comms.send("comm_close", {"comm_id": uuid.uuid4().hex, "data": case.data})
+        self.comms.send("comm_close", {"comm_id": self.comms.new_comm_id(), "data": case.data})
         comm_id = self.fresh(case.target)
         self.close(comm_id)
         self.close(comm_id)

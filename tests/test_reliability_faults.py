@@ -229,7 +229,7 @@ async def test_every_job_is_accounted_for_after_each_fault(
     # A job started meanwhile must be listed once the relay is back.
     with subtests.test("relay channels to kernel c closed: a job started meanwhile listed, nothing lost"):
         dropped = hub.relays[kernels["c"]]
-        dropped._client.stop_channels()
+        dropped.transport.client.stop_channels()
         await tabs["c"].run("%job -n c-during-drop 'during'.upper()")
         job = await wait_named(get_jobs, "c-during-drop", "finished")
         assert hub.relays[kernels["c"]] is not dropped

@@ -19,7 +19,7 @@ from .context import this_thread
 from .errors import JobKilled
 from .kill import Killer
 from .outcome import bounded_repr, error_record
-from .output import OutputBuffer, echo_to
+from .output import OutputBuffer, echo_to, flush_echo
 from .threadlike import ThreadLike
 from .uids import new_uid
 
@@ -276,6 +276,8 @@ class Job(ThreadLike):
             outcome = ("killed", exc)
             self.killer.disarm()
         this_thread.job = None  # standard again: its id may soon be another thread's
+        if self._output is not None:
+            flush_echo()  # before `wait()` returns, so a job's last print shows under its cell
         self._call = _ended  # the call's arguments may be large: let them go
         if outcome is None or outcome[0] != "finished":
             self._settle_dead(outcome)

@@ -113,6 +113,21 @@ def current_parent() -> dict[str, Any] | None:
     return None
 
 
+def flush_echo() -> None:
+    """Push what this thread printed to the notebook now, not at the stream's next tick.
+
+    Called by a job that printed, as it ends: ipykernel sends stream output
+    up to 0.2 s after the write, so without it a job's last lines could
+    reach the cell after ``job.wait()`` returned, under whichever cell runs
+    by then (ipykernel 6 sends a write under the cell running when it is flushed).
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed or broken stream: the job's own buffer has the text
+            pass
+
+
 def echo_to(parent: dict[str, Any]) -> None:
     """Send this thread's output to the cell whose header is ``parent``.
 

@@ -18,8 +18,8 @@ from .handlers import route_table
 from .history import History
 from .hub import RelayHub
 from .model import RestViews
-from .relay import ROUTES
 from .store import JobStore
+from .transport import ROUTES
 
 # How long stopping waits for a start still under way.
 STOP_WAIT = 30.0

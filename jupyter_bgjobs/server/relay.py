@@ -1,58 +1,43 @@
 """``KernelRelay``: the server's connection to the jobs endpoint of one kernel.
 
-It speaks the protocol of ``protocol.py`` over a kernel client of its own:
-its own shell and control sockets (which see only the replies to its own
-requests) and an IOPub socket subscribed to nothing but the topics of its
-own comms, so the kernel's output traffic is dropped by ZeroMQ before it
-reaches this process.
+It composes four parts, each in a module of its own:
 
-Where the relay sends its comm messages (the *route*):
+- ``KernelTransport`` (``transport.py``): the ZeroMQ sockets, the route of the
+  comm messages (the control channel, or a subshell) and request/reply;
+- ``bootstrap.py``: which kernels can have background jobs, and loading the
+  kernel extension where it is missing;
+- ``EventsSubscription`` (``subscription.py``): the events comm, its ``seq``
+  and resyncs, which keep the store in step with the kernel;
+- ``ControlClient`` (``control_client.py``): the control comm's requests.
 
-- ``control`` (default): the kernel's control channel, which jupyter_bgjobs
-  serves in the kernel (see ``kernel/comm.py``) and which ipykernel answers
-  from its own thread while the main shell runs a cell, on ipykernel 6 and 7;
-- ``subshell``: a kernel subshell of its own, on kernels that support them
-  (ipykernel 7); the route of the design, kept as an option because on
-  ipykernel 7.4 every message a subshell handles becomes the parent of the
-  output of the user's plain threads (their prints leave the cell).
-
-The kernel extension is loaded (by a silent ``execute_request`` on the main
-shell) where it is missing and importable; kernels of other languages, or
-whose environment lacks the package, are ``unavailable`` with a reason.
+Attaching (``docs/architecture.md``): connect; ``kernel_info`` (other languages
+are ``unavailable``); on ipykernel 7+, wait for the IOPub welcome (a comm's
+first message published before the subscription is live would be lost);
+open the events comm, loading the extension first if the kernel has no such
+target; open the control comm; close the comms of an earlier relay that lost
+its connection; ``ready``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
-from collections.abc import Callable
+import time
 from typing import TYPE_CHECKING, Any
 
-import zmq
-from jupyter_client.session import Session
-
-from .. import protocol
-from ..protocol import ProtocolError
-from .errors import BgJobsError, Conflict, NotFound, Unavailable
+from .bootstrap import language_problem, load_kernel_extension
+from .control_client import REQUEST_TIMEOUT, ControlClient
+from .errors import Conflict, Unavailable
+from .subscription import EventsSubscription
+from .transport import ROUTES, KernelTransport
 
 if TYPE_CHECKING:
     from .store import JobStore
 
-ROUTES = ("control", "subshell")
-
-# Evaluated (as a user expression, so that nothing is printed and a failure
-# is only reported to the relay) in a Python kernel without the endpoint.
-LOAD_EXPRESSION = "__import__('jupyter_bgjobs').load_ipython_extension(get_ipython())"
-
-KERNEL_INFO_TIMEOUT = 60.0  # a kernel that is still starting
-SHELL_INFO_DELAY = 5.0
-REQUEST_TIMEOUT = 10.0
-SNAPSHOT_TIMEOUT = 10.0
-RESYNC_RETRY = 5.0
-
-# What a kernel's error reply means for the client of the REST API.
-_REPLY_ERRORS: dict[str, Callable[[str], BgJobsError]] = {"not_found": NotFound, "conflict": Conflict}
+# ipykernel 7 answers each new IOPub subscription with an `iopub_welcome`.
+# Kernels that advertise subshells (ipykernel 7+) are waited for this long
+# before the first comm opens; the snapshot retries cover the others.
+WELCOME_TIMEOUT = 2.0
 
 
 class KernelRelay:
@@ -74,31 +59,33 @@ class KernelRelay:
         self.kernel_id = kernel_id
         self.state = "connecting"  # then "ready" or "unavailable"
         self.reason = ""
-        self.route = route
-        self._km = kernel_manager
-        self._store = store
         self._load_extension = load_extension
         self._log = log or logging.getLogger(__name__)
         # Comms of an earlier relay that lost its connection: the kernel still
         # serves them (and pushes every change on them) until they are closed.
         self._stale_comms = stale_comms
-        self._client: Any = None
-        self._tasks: list[asyncio.Future[Any]] = []
-        self._readers: list[asyncio.Future[Any]] = []  # one per channel, for as long as the relay is attached
-        self._replies: dict[str, asyncio.Future[Any]] = {}  # shell/control msg_id -> reply
-        self._requests: dict[str, asyncio.Future[Any]] = {}  # control req_id -> reply data
+        self.transport = KernelTransport(kernel_id, kernel_manager.get_connection_info(), route=route, log=self._log)
+        self.events = EventsSubscription(
+            kernel_id,
+            self.transport,
+            store,
+            on_gone=self._unavailable,
+            on_reopened=lambda: self._note_reopened("events"),
+            log=self._log,
+        )
+        self.control = ControlClient(kernel_id, self.transport, on_closed=self._on_control_closed, log=self._log)
         self._ready = asyncio.Event()
-        self._subshell_id: str | None = None
-        # Every comm of this relay has an id with this prefix: one IOPub
-        # subscription, made before the first comm opens, covers them all.
-        self._comm_prefix = f"bgjobs-{uuid.uuid4().hex[:16]}-"
-        self._comm_count = 0
-        self._events_id = ""
-        self._control_id = ""
-        self._events_opened: asyncio.Future[bool] | None = None
-        self._seq: int | None = None
-        self._resync_timer: asyncio.TimerHandle | None = None
-        self.iopub_messages = 0  # what reached this process from the kernel's IOPub
+        self._tasks: list[asyncio.Future[Any]] = []
+
+    @property
+    def route(self) -> str:
+        """Where the comm messages go: "control" or "subshell"."""
+        return self.transport.route
+
+    @property
+    def iopub_messages(self) -> int:
+        """What reached this process from the kernel's IOPub."""
+        return self.transport.iopub_messages
 
     # --- life cycle -----------------------------------------------------------
 
@@ -117,7 +104,7 @@ class KernelRelay:
     @property
     def comm_ids(self) -> tuple[str, ...]:
         """The ids of the comms this relay opened in the kernel."""
-        return tuple(comm_id for comm_id in (self._events_id, self._control_id) if comm_id)
+        return tuple(comm_id for comm_id in (self.events.comm_id, self.control.comm_id) if comm_id)
 
     @property
     def connection_lost(self) -> bool:
@@ -126,26 +113,20 @@ class KernelRelay:
         Nothing reaches the relay any more, and nothing it sends reaches the
         kernel: the hub attaches a new relay.
         """
-        return self._client is not None and any(reader.done() for reader in self._readers)
+        return self.transport.connection_lost
 
     async def stop(self, close_comms: bool = True) -> None:
         """Detach; ``close_comms`` tells the kernel (skip it when the kernel is gone)."""
-        if self._client is not None and close_comms and not self.connection_lost:
-            for comm_id in (self._events_id, self._control_id):
-                if comm_id:
-                    self._send_comm("comm_close", {"comm_id": comm_id, "data": {}})
-            if self._subshell_id is not None:
-                self._send(self._client.control_channel, "delete_subshell_request", {"subshell_id": self._subshell_id})
-        if self._resync_timer is not None:
-            self._resync_timer.cancel()
+        if close_comms and not self.connection_lost:
+            for comm_id in self.comm_ids:
+                self.transport.send_comm("comm_close", {"comm_id": comm_id, "data": {}})
+            self.transport.leave_route()
+        self.events.stop()
         for task in self._tasks:
             task.cancel()
-        for future in [*self._replies.values(), *self._requests.values()]:
-            if not future.done():
-                future.set_exception(Unavailable(f"the relay to kernel {self.kernel_id} was detached"))
-        if self._client is not None:
-            self._client.stop_channels()
-            self._client = None
+        detached = f"the relay to kernel {self.kernel_id} was detached"
+        self.control.fail_pending(detached)
+        self.transport.stop(detached)
         if self.state == "ready":
             self.state = "connecting"
         self._ready.set()  # nobody waits for a relay that stopped
@@ -167,261 +148,73 @@ class KernelRelay:
         self._log.info("bgjobs: kernel %s: background jobs unavailable: %s", self.kernel_id, reason)
 
     async def _connect(self) -> None:
-        # A session of its own: ZeroMQ routes shell and control replies by the
-        # socket identity, which jupyter_client takes from the session id;
-        # sharing the kernel manager's session would collide with other clients.
-        session = Session(
-            key=self._km.session.key, signature_scheme=self._km.session.signature_scheme, username="jupyter_bgjobs"
-        )
-        client = self._client = self._km.client(session=session)
-        client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=True)
-        socket = client.iopub_channel.socket
-        socket.setsockopt(zmq.UNSUBSCRIBE, b"")
-        # ipykernel publishes a comm's messages under the topic "comm-<comm_id>".
-        socket.setsockopt(zmq.SUBSCRIBE, f"comm-{self._comm_prefix}".encode())
-        for channel, handler in (
-            (client.shell_channel, self._on_reply),
-            (client.control_channel, self._on_reply),
-            (client.iopub_channel, self._on_iopub),
-        ):
-            self._readers.append(asyncio.ensure_future(self._read(channel, handler)))
-        self._tasks.extend(self._readers)
-
-        info = await self._kernel_info()
-        language = info.get("language_info", {}).get("name", "")
-        if language != "python":
-            self._unavailable(f"background jobs need an IPython kernel, not {language or 'an unknown language'}")
+        transport = self.transport
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        transport.start(self._on_iopub)
+        info = await transport.kernel_info()
+        self._log.debug("bgjobs: kernel %s answered kernel_info after %.3f s", self.kernel_id, loop.time() - began)
+        problem = language_problem(info)
+        if problem:
+            self._unavailable(problem)
             return
-        if self.route == "subshell":
-            if "kernel subshells" in info.get("supported_features", []):
-                reply = await self._call(client.control_channel, "create_subshell_request", {}, REQUEST_TIMEOUT)
-                self._subshell_id = reply.get("subshell_id")
-            else:
-                self.route = "control"
+        await transport.enter_route(info)
+        # ipykernel 7+ (the kernels with subshells) welcomes each new IOPub subscription.
+        welcomes = "kernel subshells" in info.get("supported_features", [])
+        if welcomes and not await transport.wait_iopub_live(WELCOME_TIMEOUT):
+            self._log.info("bgjobs: kernel %s sent no iopub_welcome; opening the comms anyway", self.kernel_id)
 
-        if not await self._open_events():
+        if not await self.events.open():
             if not self._load_extension:
                 self._unavailable("jupyter_bgjobs is not loaded in this kernel (and loading it is turned off)")
                 return
-            problem = await self._load()
+            problem = await load_kernel_extension(transport)
             if problem:
                 self._unavailable(problem)
                 return
-            if not await self._open_events():
+            self._log.info("bgjobs: loaded the kernel extension into kernel %s", self.kernel_id)
+            if not await self.events.open():
                 self._unavailable("jupyter_bgjobs is loaded in this kernel but its endpoint does not answer")
                 return
-        self._control_id = self._new_comm_id()
-        self._send_comm(
-            "comm_open",
-            {"comm_id": self._control_id, "target_name": protocol.CONTROL_TARGET, "data": protocol.open_data()},
-        )
+        self.control.open()
         for comm_id in self._stale_comms:
-            self._send_comm("comm_close", {"comm_id": comm_id, "data": {}})
+            transport.send_comm("comm_close", {"comm_id": comm_id, "data": {}})
         self.state = "ready"
         self._ready.set()
-        self._log.info("bgjobs: attached to kernel %s over its %s", self.kernel_id, self.route)
-
-    async def _kernel_info(self) -> dict[str, Any]:
-        # The control channel answers while the main shell runs a cell. Kernels
-        # of other languages may not serve it: after a while, ask the shell too
-        # (not at once: on ipykernel 7 every shell message becomes the parent
-        # of the output of the user's plain threads).
-        client = self._client
-        calls = [asyncio.ensure_future(self._call(client.control_channel, "kernel_info_request", {}, None))]
-        try:
-            done, _ = await asyncio.wait(calls, timeout=SHELL_INFO_DELAY)
-            if not done:
-                calls.append(asyncio.ensure_future(self._call(client.shell_channel, "kernel_info_request", {}, None)))
-                done, _ = await asyncio.wait(
-                    calls, timeout=KERNEL_INFO_TIMEOUT - SHELL_INFO_DELAY, return_when=asyncio.FIRST_COMPLETED
-                )
-            if not done:
-                raise Unavailable(f"kernel {self.kernel_id} did not answer kernel_info within {KERNEL_INFO_TIMEOUT} s")
-            return done.pop().result()
-        finally:
-            for call in calls:
-                call.cancel()
-
-    def _new_comm_id(self) -> str:
-        self._comm_count += 1
-        return f"{self._comm_prefix}{self._comm_count}"
-
-    async def _open_events(self) -> bool:
-        """Open the events comm; True once its snapshot came, False if the kernel has no such target."""
-        self._events_id = comm_id = self._new_comm_id()
-        self._seq = None
-        opened = self._events_opened = asyncio.get_running_loop().create_future()
-        self._send_comm(
-            "comm_open", {"comm_id": comm_id, "target_name": protocol.EVENTS_TARGET, "data": protocol.open_data()}
+        self._log.info(
+            "bgjobs: attached to kernel %s over its %s in %.2f s", self.kernel_id, self.route, loop.time() - began
         )
-        if self.route == "control":
-            # An unknown message type on the control channel gets no answer:
-            # ask which comms exist (the control thread serves in order).
-            info = await self._call(
-                self._client.control_channel,
-                "comm_info_request",
-                {"target_name": protocol.EVENTS_TARGET},
-                REQUEST_TIMEOUT,
-            )
-            if comm_id not in info.get("comms", {}):
-                return False
-        for _ in range(2):
-            try:
-                return await asyncio.wait_for(asyncio.shield(opened), SNAPSHOT_TIMEOUT)
-            except asyncio.TimeoutError:
-                self._send_comm("comm_msg", {"comm_id": comm_id, "data": protocol.resync_request()})
-        raise Unavailable(f"kernel {self.kernel_id} opened the events comm but sent no snapshot")
-
-    async def _load(self) -> str:
-        """Load the kernel extension; what went wrong ("" if nothing)."""
-        reply = await self._call(
-            self._client.shell_channel,
-            "execute_request",
-            {
-                "code": "",
-                "silent": True,
-                "store_history": False,
-                "user_expressions": {"bgjobs": LOAD_EXPRESSION},
-                "allow_stdin": False,
-                "stop_on_error": False,
-            },
-            None,
-        )
-        result = reply.get("user_expressions", {}).get("bgjobs", {})
-        if reply.get("status") == "ok" and result.get("status") == "ok":
-            self._log.info("bgjobs: loaded the kernel extension into kernel %s", self.kernel_id)
-            return ""
-        ename, evalue = result.get("ename", reply.get("ename", "")), result.get("evalue", reply.get("evalue", ""))
-        if ename in ("ModuleNotFoundError", "ImportError"):
-            return f"jupyter_bgjobs is not installed in this kernel's environment ({ename}: {evalue})"
-        return f"jupyter_bgjobs cannot load in this kernel: {ename}: {evalue}"
-
-    # --- messages -------------------------------------------------------------
-
-    def _send(self, channel: Any, msg_type: str, content: dict[str, Any], subshell: bool = False) -> str:
-        msg = self._client.session.msg(msg_type, content)
-        if subshell and self._subshell_id is not None:
-            msg["header"]["subshell_id"] = self._subshell_id
-        channel.send(msg)
-        return str(msg["header"]["msg_id"])
-
-    def _send_comm(self, msg_type: str, content: dict[str, Any]) -> None:
-        if self.route == "control":
-            self._send(self._client.control_channel, protocol.CONTROL_CHANNEL_TYPES[msg_type], content)
-        else:
-            self._send(self._client.shell_channel, msg_type, content, subshell=True)
-
-    async def _call(
-        self, channel: Any, msg_type: str, content: dict[str, Any], timeout: float | None
-    ) -> dict[str, Any]:
-        msg = self._client.session.msg(msg_type, content)
-        msg_id = msg["header"]["msg_id"]
-        future = self._replies[msg_id] = asyncio.get_running_loop().create_future()
-        channel.send(msg)
-        try:
-            reply = await asyncio.wait_for(future, timeout)
-        except asyncio.TimeoutError:
-            raise Unavailable(f"kernel {self.kernel_id} did not answer {msg_type} within {timeout:.0f} s") from None
-        finally:
-            self._replies.pop(msg_id, None)
-        return dict(reply["content"])
-
-    async def _read(self, channel: Any, handler: Callable[[dict[str, Any]], None]) -> None:
-        while channel.is_alive():
-            try:
-                msg = await channel.get_msg()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a message that does not deserialize; a closed socket ends the loop
-                if channel.is_alive():
-                    self._log.exception("bgjobs: unreadable message from kernel %s", self.kernel_id)
-                continue
-            try:
-                handler(msg)
-            except Exception:  # one bad message must not stop the relay
-                self._log.exception("bgjobs: bad message from kernel %s", self.kernel_id)
-
-    def _on_reply(self, msg: dict[str, Any]) -> None:
-        future = self._replies.get(msg.get("parent_header", {}).get("msg_id"))
-        if future is not None and not future.done():
-            future.set_result(msg)
 
     def _on_iopub(self, msg: dict[str, Any]) -> None:
-        self.iopub_messages += 1
         msg_type = msg["header"]["msg_type"]
         content = msg.get("content", {})
         comm_id = content.get("comm_id")
-        if msg_type == "comm_close" and comm_id == self._events_id:
-            self._on_events_closed()
-        elif msg_type == "comm_close" and comm_id == self._control_id:
-            self._log.warning("bgjobs: kernel %s closed the control comm", self.kernel_id)
-            self._unavailable("the kernel closed the control comm")
-        elif msg_type == "comm_msg" and comm_id == self._events_id:
-            self._on_push(content.get("data"))
-        elif msg_type == "comm_msg" and comm_id == self._control_id:
-            self._on_control_reply(content.get("data"))
+        if not comm_id:
+            return
+        if comm_id == self.events.comm_id:
+            self.events.handle(msg_type, content)
+        elif comm_id == self.control.comm_id:
+            self.control.handle(msg_type, content)
 
-    def _on_events_closed(self) -> None:
-        opened = self._events_opened
-        if opened is not None and not opened.done():
-            opened.set_result(False)  # no such target: the extension is not loaded
-        elif self.state == "ready":
-            self._log.warning("bgjobs: kernel %s closed the events comm; opening another", self.kernel_id)
-            self._tasks.append(asyncio.ensure_future(self._reopen_events()))
+    def _on_control_closed(self) -> None:
+        # Code in the kernel can close any comm (a loop over the comm
+        # manager's comms, a clean-up helper): open another, and say so.
+        self._log.warning("bgjobs: kernel %s closed the control comm; opening another", self.kernel_id)
+        if self.state == "ready" and self.transport.is_open:
+            self.control.open()
+            self._note_reopened("control")
 
-    async def _reopen_events(self) -> None:
-        try:
-            if not await self._open_events():
-                self._unavailable("the kernel no longer has the jupyter_bgjobs endpoint")
-        except BgJobsError as error:
-            self._unavailable(error.message)
+    def _note_reopened(self, comm: str) -> None:
+        self.reason = (
+            f"the kernel closed the relay's {comm} comm at {time.strftime('%H:%M:%S')} "
+            "(code running in the kernel can); another was opened"
+        )
 
-    def _on_push(self, data: Any) -> None:
-        try:
-            push = protocol.parse_push(data)
-        except ProtocolError as error:
-            self._log.warning("bgjobs: kernel %s sent a bad push (%s); asking for a snapshot", self.kernel_id, error)
-            self.resync()
-            return
-        if push["type"] == "error":
-            self._log.warning("bgjobs: kernel %s did not understand a message: %s", self.kernel_id, push["error"])
-            return
-        if push["type"] == "snapshot":
-            self._store.apply_snapshot(self.kernel_id, push["jobs"])
-            self._seq = push["seq"]
-            if self._resync_timer is not None:
-                self._resync_timer.cancel()
-                self._resync_timer = None
-            if self._events_opened is not None and not self._events_opened.done():
-                self._events_opened.set_result(True)
-            return
-        if self._seq is None or self._resync_timer is not None:
-            return  # waiting for a snapshot: updates before it are in it
-        if push["seq"] != self._seq + 1:
-            self._log.info("bgjobs: kernel %s: update %s after %s; resyncing", self.kernel_id, push["seq"], self._seq)
-            self.resync()
-            return
-        self._store.apply_update(self.kernel_id, push["jobs"], push["removed"])
-        self._seq = push["seq"]
+    # --- what the handlers ask ---------------------------------------------------
 
     def resync(self) -> None:
         """Ask the kernel for a fresh snapshot (again every few seconds until it comes)."""
-        if self._client is None or not self._events_id:
-            return
-        if self._resync_timer is not None:
-            self._resync_timer.cancel()
-        self._send_comm("comm_msg", {"comm_id": self._events_id, "data": protocol.resync_request()})
-        self._resync_timer = asyncio.get_running_loop().call_later(RESYNC_RETRY, self.resync)
-
-    def _on_control_reply(self, data: Any) -> None:
-        req_id = protocol.request_id_of(data)
-        future = self._requests.get(req_id) if req_id else None
-        if future is None:
-            self._log.warning("bgjobs: kernel %s sent a control message for no request: %.200r", self.kernel_id, data)
-        elif not future.done():
-            future.set_result(data)
-
-    # --- commands -------------------------------------------------------------
+        self.events.resync()
 
     async def request(self, op: str, **args: Any) -> dict[str, Any]:
         """Send a control request; the validated data of its reply, or a BgJobsError."""
@@ -430,25 +223,4 @@ class KernelRelay:
             raise Conflict(f"background jobs are {self.state} in kernel {self.kernel_id}{because}")
         if self.connection_lost:
             raise Unavailable(f"the connection to kernel {self.kernel_id} was lost and is being made again; try again")
-        req_id = uuid.uuid4().hex
-        future = self._requests[req_id] = asyncio.get_running_loop().create_future()
-        self._send_comm("comm_msg", {"comm_id": self._control_id, "data": protocol.request(op, req_id, **args)})
-        try:
-            data = await asyncio.wait_for(future, REQUEST_TIMEOUT)
-        except asyncio.TimeoutError:
-            raise Unavailable(
-                f"kernel {self.kernel_id} did not answer {op} within {REQUEST_TIMEOUT:.0f} s; try again"
-            ) from None
-        finally:
-            self._requests.pop(req_id, None)
-        try:
-            reply = protocol.parse_reply(data)
-            if not reply["ok"]:
-                error = reply["error"]
-                make = _REPLY_ERRORS.get(error["code"])
-                if make is not None:
-                    raise make(error["message"])
-                raise Unavailable(f"kernel {self.kernel_id} could not {op}: {error['code']}: {error['message']}")
-            return protocol.reply_payload(op, reply)
-        except ProtocolError as error:
-            raise Unavailable(f"kernel {self.kernel_id} sent a malformed reply to {op}: {error}") from None
+        return await self.control.request(op, **args)

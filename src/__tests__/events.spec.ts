@@ -54,6 +54,9 @@ describe('parseJob', () => {
       { error: { ename: 'E', evalue: '', traceback: [{}] } }
     ],
     ['a progress without done', { progress: { total: 3 } }],
+    // The schema requires both; parseJob let them through before.
+    ['an unknown kind', { kind: 'thread' }],
+    ['a progress without desc', { progress: { done: 1, total: 3 } }],
     ['an empty uid', { uid: '' }],
     ['a name that is markup in an object', { name: { __html: '<b>' } }]
   ])('rejects %s', (_, override) => {

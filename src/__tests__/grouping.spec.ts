@@ -1,4 +1,3 @@
-import { matchesFilter } from '../filter';
 import { groupJobs } from '../grouping';
 import { at, makeJob, makeKernel } from './fixtures';
 
@@ -55,28 +54,5 @@ describe('groupJobs', () => {
       'remembered.ipynb'
     ]);
     expect(sections.map(s => s.key)).toEqual(['remembered.ipynb']);
-  });
-});
-
-describe('matchesFilter', () => {
-  const job = makeJob({
-    number: 7,
-    name: 'Crawl',
-    code: 'fetch(urls)',
-    status: 'failed'
-  });
-
-  it('filters by group', () => {
-    expect(matchesFilter(job, 'all', '')).toBe(true);
-    expect(matchesFilter(job, 'dead', '')).toBe(true);
-    expect(matchesFilter(job, 'running', '')).toBe(false);
-    expect(matchesFilter(job, 'finished', '')).toBe(false);
-  });
-
-  it('finds text in name, code, number, status and notebook, ignoring case', () => {
-    for (const text of ['crawl', 'FETCH', '#7', 'fail', 'analysis']) {
-      expect(matchesFilter(job, 'all', text)).toBe(true);
-    }
-    expect(matchesFilter(job, 'all', 'nothing-like-it')).toBe(false);
   });
 });

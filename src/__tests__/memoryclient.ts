@@ -1,3 +1,5 @@
+import { ServerConnection } from '@jupyterlab/services';
+
 import {
   BgJobsClient,
   IJob,
@@ -7,7 +9,6 @@ import {
   STATUS_GROUP
 } from '../api';
 import { compareJobs } from '../grouping';
-import { ApiError } from '../request';
 
 /**
  * A REST client that answers from memory the way the server does (filters,
@@ -55,7 +56,7 @@ export class MemoryClient extends BgJobsClient {
     this._check();
     const job = this.jobs.find(j => j.uid === uid);
     if (!job) {
-      throw new ApiError(404, `no job with uid ${uid}`);
+      throw responseError(404, `no job with uid ${uid}`);
     }
     return { ...job };
   }
@@ -65,10 +66,10 @@ export class MemoryClient extends BgJobsClient {
     this._check();
     const job = this.jobs.find(j => j.uid === uid);
     if (!job) {
-      throw new ApiError(404, `no job with uid ${uid}`);
+      throw responseError(404, `no job with uid ${uid}`);
     }
     if (STATUS_GROUP[job.status] !== 'running') {
-      throw new ApiError(409, `job ${uid} is not running`);
+      throw responseError(409, `job ${uid} is not running`);
     }
     job.kill_requested = true;
     return { ...job };
@@ -78,7 +79,7 @@ export class MemoryClient extends BgJobsClient {
     this.calls.push(`DELETE jobs/${uid}`);
     this._check();
     if (this.gone.has(uid)) {
-      throw new ApiError(404, `no job with uid ${uid}`);
+      throw responseError(404, `no job with uid ${uid}`);
     }
     this.jobs = this.jobs.filter(job => job.uid !== uid);
   }
@@ -104,4 +105,15 @@ export class MemoryClient extends BgJobsClient {
       throw this.failure;
     }
   }
+}
+
+/** The error `requestAPI` throws for an error answer of the server. */
+export function responseError(
+  status: number,
+  message: string
+): ServerConnection.ResponseError {
+  return new ServerConnection.ResponseError(
+    new Response(JSON.stringify({ message }), { status }),
+    message
+  );
 }

@@ -4,10 +4,9 @@ import { Stream } from '@lumino/signaling';
 
 import { JOBS_EVENT_SCHEMA } from '../events';
 import { JobsModel } from '../model';
-import { ApiError } from '../request';
 import { IJobTransition } from '../tokens';
 import { at, makeJob, makeKernel } from './fixtures';
-import { MemoryClient } from './memoryclient';
+import { MemoryClient, responseError } from './memoryclient';
 
 /** The event bus as JupyterLab's EventManager hands it out. */
 function makeEventStream(): Stream<object, Event.Emission> {
@@ -276,7 +275,7 @@ describe('JobsModel', () => {
 
   describe('connection', () => {
     it('says the server extension is missing on a 404', async () => {
-      client.failure = new ApiError(404, 'Not Found');
+      client.failure = responseError(404, 'Not Found');
       await expect(model.refresh()).rejects.toThrow('Not Found');
       expect(model.connection).toBe('missing');
     });
@@ -300,7 +299,7 @@ describe('JobsModel', () => {
     });
 
     it('reports a server error with its status', async () => {
-      client.failure = new ApiError(500, 'store broke');
+      client.failure = responseError(500, 'store broke');
       await expect(model.refresh()).rejects.toThrow('store broke');
       expect(model.connection).toBe('unreachable');
       expect(model.error).toBe('500: store broke');

@@ -24,7 +24,7 @@ export const SELECTORS = {
   details: '.jp-bgjobs-details',
   errorSummary: '.jp-bgjobs-error-summary',
   traceback: '.jp-bgjobs-traceback',
-  output: '.jp-bgjobs-output .jp-bgjobs-ansi',
+  output: '.jp-bgjobs-output .jp-bgjobs-stream',
   result: '.jp-bgjobs-result .jp-bgjobs-pre',
   groupButton: (group: string) => `.jp-bgjobs-group[data-group="${group}"]`,
   toolbarButton: (command: string) =>

@@ -105,13 +105,45 @@ test('a failing job opens to its traceback, with the colours of its output', asy
   const traceback = details.locator(SELECTORS.traceback);
   await expect(traceback).toContainText('in parse_record');
   await expect(traceback).toContainText("ValueError: bad record 'x;y'");
+  // Rendered as a notebook renders a traceback: JupyterLab's error block.
+  await expect(
+    traceback.locator(
+      '.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]'
+    )
+  ).toBeVisible();
   // ANSI colours became styled text, and the escape codes are gone.
   const output = details.locator(SELECTORS.output);
   await expect(output).toContainText('red warning then plain');
-  await expect(output.locator('.jp-bgjobs-ansi-red-fg')).toHaveText(
-    'red warning'
-  );
+  await expect(output.locator('.ansi-red-fg')).toHaveText('red warning');
   expect(await output.textContent()).not.toContain('[31m');
+});
+
+test('a file in a traceback is a link that opens the file, as in a notebook', async ({
+  page,
+  tmpPath
+}) => {
+  const jobs = new JobsSidebar(page);
+  const path = `${tmpPath}/linked.ipynb`;
+  await page.contents.uploadContent(
+    'def explode():\n    raise KeyError("no such row")\n',
+    'text',
+    `${tmpPath}/rows.py`
+  );
+  await openNotebook(page, path);
+  await runInFirstCell(page, 'import rows\n%job -n explode rows.explode()');
+  await jobs.open();
+  const row = jobs.row(path, 'explode');
+  await expect(row).toHaveAttribute('data-status', 'failed');
+
+  await jobs.toggle(row);
+
+  const link = row
+    .locator(SELECTORS.traceback)
+    .locator('a[href]', { hasText: 'rows.py' });
+  await expect(link).toHaveCount(1);
+  await expect(link).toHaveAttribute('href', /rows\.py#line=1$/);
+  await link.click();
+  await expect(page.getByRole('tab', { name: 'rows.py' })).toBeVisible();
 });
 
 test('a job that reports progress shows a moving bar', async ({
