@@ -16,11 +16,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import protocol
-from .arguments import check_name as _check_name
-from .arguments import merge_kw as _merge_kw
-from .backends import Work, backend_for
-from .backends.base import Backend
-from .backends.remote import prepare_map_chunk, run_remote
+from .arguments import check_name, merge_kw
+from .backends import Backend, Work, backend_for
+from .backends.remote import chunk_call, run_remote
 from .backends.shipping import expression_work
 from .code import compile_cell, compile_expression, describe_call, describe_function, forget_source, job_filename
 from .errors import JobStateError, NoSuchJob
@@ -31,16 +29,6 @@ from .output import current_parent
 from .reaper import Reaper
 
 JobList = list[Job]  # `list` is also a method name of JobManager
-
-
-def _chunk_call(group: JobGroup, chunk: list[int], backend: Backend | None) -> Callable[[], Any]:
-    if backend is None:
-        return lambda: group.run_chunk(chunk)
-    return functools.partial(run_remote, backend, prepare_map_chunk(backend, group, chunk), group)
-
-
-def _same_call(call: Callable[[], Any], number: int) -> Callable[[], Any]:
-    return call
 
 
 class JobManager:
@@ -90,7 +78,7 @@ class JobManager:
         if not callable(func_or_exp):
             raise TypeError(f"jobs.new takes a callable or an expression string, not {type(func_or_exp).__name__}")
         if "kw" in kwargs:
-            kwargs = _merge_kw(kwargs)
+            kwargs = merge_kw(kwargs)
         backend = backend_for(on)
         call: Callable[[], Any]
         if backend is not None:
@@ -171,17 +159,13 @@ class JobManager:
         name: str | None = None,
         on: Any = None,
     ) -> JobGroup:
-        """Call ``func`` on every item in ``workers`` jobs; see ``JobGroup``.
-
-        ``on=`` as for ``new``: with ``"process"`` each job is a worker process
-        that runs its chunk of items, each item's result sent back as it ends.
-        """
+        """Call ``func`` on every item in ``workers`` jobs (``on=`` as for ``new``); see ``JobGroup``."""
         backend = backend_for(on)
         if not callable(func):
             raise TypeError(f"jobs.map takes a callable, not {type(func).__name__}")
         if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
             raise ValueError(f"workers must be a positive integer, not {workers!r}")
-        _check_name("name", name)
+        check_name("name", name)
         items = list(iterable)
         with self._lock:
             if name is None:
@@ -191,7 +175,7 @@ class JobManager:
             group = self._groups[name] = JobGroup(name, func, items)
         indices = [chunk for chunk in chunks(range(len(items)), workers) if chunk]
         try:
-            calls = [_chunk_call(group, chunk, backend) for chunk in indices]  # pickled now: refused now
+            calls = [chunk_call(group, chunk, backend) for chunk in indices]  # pickled now: refused now
         except BaseException:
             with self._lock:
                 if self._groups.get(name) is group:
@@ -203,7 +187,7 @@ class JobManager:
         for part, (chunk, call) in enumerate(zip(indices, calls), 1):
             code = f"jobs.map({label}, ...): chunk {part}/{len(indices)}, {len(chunk)} items"
             job = self._create(
-                functools.partial(_same_call, call),
+                functools.partial(lambda call, number: call, call),
                 code,
                 "map",
                 f"{name} [{part}/{len(indices)}]",
@@ -236,8 +220,8 @@ class JobManager:
         func: Callable[..., Any] | None = None,
         backend: Backend | None = None,
     ) -> Job:
-        _check_name("name", name)
-        _check_name("group", group)
+        check_name("name", name)
+        check_name("group", group)
         parent = current_parent()
         with self._lock:
             number = self._next_number

@@ -11,6 +11,8 @@ backend reports ``ended``.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any
 
@@ -96,7 +98,10 @@ def run_remote(backend: Backend, prepared: Any, group: JobGroup | None = None) -
             raise killed
 
 
-def prepare_map_chunk(backend: Backend, group: JobGroup, indices: list[int]) -> Any:
-    """The prepared work of one chunk of a remote ``jobs.map``."""
-    pairs = [(index, group.items[index]) for index in indices]
-    return backend.prepare(Work(group.func, items=pairs, label=group.name))
+def chunk_call(group: JobGroup, chunk: list[int], backend: Backend | None) -> Callable[[], Any]:
+    """The call of the job that runs one chunk of a ``jobs.map`` (here, or prepared for a backend now)."""
+    if backend is None:
+        return functools.partial(group.run_chunk, chunk)
+    pairs = [(index, group.items[index]) for index in chunk]
+    prepared = backend.prepare(Work(group.func, items=pairs, label=group.name))
+    return functools.partial(run_remote, backend, prepared, group)
