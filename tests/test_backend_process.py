@@ -233,3 +233,20 @@ async def test_a_process_job_shows_in_rest_with_where_it_runs(kernel_name: str, 
     await api.call("POST", "jobs/{uid}/kill", expect=202, uid=job["uid"])
     (job,) = await api.wait_for_jobs(lambda jobs: [job["status"] for job in jobs] == ["killed"])
     assert job["where"]["pid"] == pid
+
+
+def test_a_worker_that_cannot_start_fails_its_job_clearly(pk: KernelSession) -> None:
+    pk.execute(
+        "import sys\n"
+        "from jupyter_bgjobs.kernel.backends.process import ProcessBackend\n"
+        "real_python, sys.executable = sys.executable, '/bin/false'\n"
+        "try:\n"
+        "    broken = ProcessBackend(1)\n"
+        "    bj = jobs.new(square, 2, on=broken)\n"
+        "    bj.wait(30)\n"
+        "finally:\n"
+        "    sys.executable = real_python\n"
+        "    broken.close()\n"
+    )
+    assert pk.value("[bj.status, bj.error['ename'], bj.where['pid']]") == ["failed", "WorkerDied", None]
+    assert pk.value("bj.error['evalue']").endswith("died (exit code 1) while it started")

@@ -16,6 +16,7 @@ the kernel, which has many threads, is never forked.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import pickle
 import signal
@@ -29,6 +30,8 @@ from queue import SimpleQueue
 from typing import Any
 
 from .base import RemoteTask, TaskEvents, where_record
+
+log = logging.getLogger(__name__)
 
 # A task that has not stopped this long after its kill was sent (a C call
 # holding the GIL, a `finally:` that takes its time) loses its worker process.
@@ -113,23 +116,33 @@ class WorkerPool:
 
     def _run(self) -> None:
         while not self._closed:
-            self._handle_commands()
-            self._start_workers()
-            self._assign()
-            now = time.monotonic()
-            deadlines = [w.kill_deadline for w in self._workers if w.kill_deadline is not None and not w.terminated]
-            timeout = max(0.0, min(deadlines) - now) if deadlines else None
-            ready = wait([self._wake_read, *(w.conn for w in self._workers)], timeout)
-            for source in ready:
-                if source == self._wake_read:
-                    os.read(self._wake_read, 4096)
-            for worker in list(self._workers):
-                if worker.conn in ready:
-                    self._receive(worker)
-            self._escalate(time.monotonic())
+            try:
+                self._step()
+            except Exception as error:  # every remote job waits on this thread: it must go on
+                log.exception("bgjobs: the process pool's dispatcher failed")
+                record = {"ename": type(error).__name__, "evalue": f"the process pool failed: {error}", "traceback": []}
+                while self._queue:  # e.g. no worker process could be started
+                    self._end(self._queue.popleft(), "failed", record)
         for worker in self._workers:
             worker.popen.kill()
             worker.popen.wait()
+
+    def _step(self) -> None:
+        """One turn: commands, workers, tasks, then wait for news or a kill deadline."""
+        self._handle_commands()
+        self._start_workers()
+        self._assign()
+        now = time.monotonic()
+        deadlines = [w.kill_deadline for w in self._workers if w.kill_deadline is not None and not w.terminated]
+        timeout = max(0.0, min(deadlines) - now) if deadlines else None
+        ready = wait([self._wake_read, *(w.conn for w in self._workers)], timeout)
+        for source in ready:
+            if source == self._wake_read:
+                os.read(self._wake_read, 4096)
+        for worker in list(self._workers):
+            if worker.conn in ready:
+                self._receive(worker)
+        self._escalate(time.monotonic())
 
     def _handle_commands(self) -> None:
         while not self._commands.empty():
