@@ -89,6 +89,7 @@ def test_notebook_functions_and_lambdas_run_in_worker_processes(pk: KernelSessio
     assert pk.value("j2.where") == where
     assert pk.value("j2.to_wire()['where']['pid']") == pid
     assert pk.value("jobs.new(square, 2).where['backend']") == "thread"
+    assert f"  @process {pid}" in pk.stdout("%jobs")
 
 
 def test_job_magic_on_process_ships_the_names_it_uses(pk: KernelSession) -> None:
