@@ -17,6 +17,11 @@ Each job has one ``Killer`` (``job.killer``), made with the job. Who calls it:
   ``block``, ``raise_if_pending``, ``track_socket``, ``track_process``;
 - the reaper, while the thread lives on: ``follow_up``.
 
+A remote job (``on="process"``, ``backends/``) is not killed here: its
+thread only waits for its backend, so ``request`` marks the kill and passes
+it to the job's ``RemoteTask``, which ends the job once the remote side
+confirms it.
+
 State shared with the job (``status``, ``ended``, ``kill_requested``,
 ``blocked_in``) is read and written under the job's lock, which the killer
 shares.
