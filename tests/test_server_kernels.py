@@ -57,20 +57,25 @@ async def test_the_relay_loads_the_kernel_extension_where_it_is_importable_but_n
 
 
 @pytest.mark.parametrize("kernel_name", ["python3", "python3-ipk6"])
-async def test_the_server_loads_the_kernel_extension_into_every_kernel_it_starts(
+async def test_the_server_loads_the_kernel_extension_before_the_first_cell(
     kernel_name: str, jp_fetch: Fetch, api: Api, notebooks: Notebooks
 ) -> None:
     # Nothing in the kernel's environment loads it (the package ships no
-    # IPython kernel config): the relay does, on ipykernel 7 and 6 alike.
-    kernel_id, tab = await notebooks.open("fresh.ipynb", kernel_name)
-    kernel = await api.wait_for_kernel(kernel_id, "ready")
-    assert kernel["reason"] == ""
+    # IPython kernel config): the relay does, on ipykernel 7 and 6 alike, as
+    # the first thing the kernel runs. A notebook's first cell, sent as soon
+    # as the kernel exists, already finds the magics.
+    paths = [f"first-{n}.ipynb" for n in range(3)]
+    opened = [await notebooks.open(path, kernel_name) for path in paths]
+    for n, (_, tab) in enumerate(opened):
+        await tab.run(f"%job -n first {n} * 7")
+    jobs = await api.wait_for_jobs(lambda jobs: [job["status"] for job in jobs] == ["finished"] * 3)
+    assert sorted((job["paths"][0], job["name"], job["result_repr"]) for job in jobs) == [
+        (path, "first", str(n * 7)) for n, path in enumerate(paths)
+    ]
     shell = "get_ipython()"
-    assert await tab.value(
-        f"[type(jobs).__name__, 'job' in {shell}.magics_manager.magics['line'],"
-        f" 'jupyter_bgjobs' in {shell}.extension_manager.loaded,"
+    assert await opened[0][1].value(
+        f"[type(jobs).__name__, 'jupyter_bgjobs' in {shell}.extension_manager.loaded,"
         f" 'jupyter_bgjobs' in str({shell}.config)]"
-    ) == ["JobManager", True, False, False]
-    await tab.run("%job -n first 6 * 7")
-    (job,) = await api.wait_for_jobs(lambda jobs: [job["status"] for job in jobs] == ["finished"])
-    assert (job["name"], job["result_repr"], job["kernel_id"]) == ("first", "42", kernel_id)
+    ) == ["JobManager", False, False]
+    for kernel_id, _ in opened:
+        assert (await api.wait_for_kernel(kernel_id, "ready"))["reason"] == ""

@@ -130,7 +130,7 @@ class RelayHub:
                 # The kernel lives on: a new relay's snapshot tells what was missed.
                 self._log.warning("bgjobs: lost the connection to kernel %s; attaching again", kernel_id)
                 await self._detach(kernel_id, close_comms=False)
-                self._attach(kernel_id, stale_comms=relay.comm_ids)
+                self._attach(kernel_id, stale_comms=relay.comm_ids, fresh=False)
         await self.refresh_paths()
 
     def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
@@ -139,7 +139,13 @@ class RelayHub:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _attach(self, kernel_id: str, stale_comms: tuple[str, ...] = ()) -> None:
+    def _attach(self, kernel_id: str, stale_comms: tuple[str, ...] = (), fresh: bool = True) -> None:
+        """Attach a relay; ``fresh=False``: the kernel had a relay that lost its connection (the extension is in).
+
+        Any other kernel is taken as fresh: one the server has just started
+        (or restarted), or found before its "start" event was handled, where
+        the relay loads the extension before the notebook's first cell.
+        """
         km = self._kernel_manager.get_kernel(kernel_id)
         self._restarting.pop(kernel_id, None)
         relay = KernelRelay(
@@ -150,6 +156,9 @@ class RelayHub:
             route=self._route,
             log=self._log,
             stale_comms=stale_comms,
+            # Not in a kernel that had a relay: on ipykernel 7 a silent execute
+            # becomes the parent of the output of the user's own threads.
+            load_first=fresh,
         )
         self.relays[kernel_id] = relay
         if kernel_id not in self._restart_callbacks:

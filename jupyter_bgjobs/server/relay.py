@@ -53,6 +53,7 @@ class KernelRelay:
         route: str = "control",
         log: logging.Logger | None = None,
         stale_comms: tuple[str, ...] = (),
+        load_first: bool = False,
     ) -> None:
         if route not in ROUTES:
             raise ValueError(f"route must be one of {ROUTES}, not {route!r}")
@@ -60,6 +61,11 @@ class KernelRelay:
         self.state = "connecting"  # then "ready" or "unavailable"
         self.reason = ""
         self._load_extension = load_extension
+        # A kernel the server has just started: load the extension before
+        # anything else, so that even a notebook's first cell finds `jobs`
+        # and the magics (the package installs no kernel config that would
+        # load them at start). A kernel that had a relay has the extension.
+        self._load_first = load_first and load_extension and _spec_language(kernel_manager) == "python"
         self._log = log or logging.getLogger(__name__)
         # Comms of an earlier relay that lost its connection: the kernel still
         # serves them (and pushes every change on them) until they are closed.
@@ -152,9 +158,14 @@ class KernelRelay:
         loop = asyncio.get_running_loop()
         began = loop.time()
         transport.start(self._on_iopub)
+        preload = asyncio.ensure_future(load_kernel_extension(transport)) if self._load_first else None
+        if preload is not None:
+            self._tasks.append(preload)
         info = await transport.kernel_info()
         self._log.debug("bgjobs: kernel %s answered kernel_info after %.3f s", self.kernel_id, loop.time() - began)
         problem = language_problem(info)
+        if not problem and preload is not None:
+            problem = await preload
         if problem:
             self._unavailable(problem)
             return
@@ -224,3 +235,12 @@ class KernelRelay:
         if self.connection_lost:
             raise Unavailable(f"the connection to kernel {self.kernel_id} was lost and is being made again; try again")
         return await self.control.request(op, **args)
+
+
+def _spec_language(kernel_manager: Any) -> str:
+    """The language of the kernel's kernelspec ("" if unknown), known before the kernel answers anything."""
+    try:
+        spec = kernel_manager.kernel_spec
+    except Exception:  # no such spec any more: kernel_info decides
+        return ""
+    return str(getattr(spec, "language", "") or "").lower()
