@@ -86,6 +86,8 @@ MAX_EVALUE = record.max_length("error", "evalue")
 MAX_TRACEBACK_LINE = record.max_length("error", "traceback", "items")
 MAX_TRACEBACK: int = record.PROPERTIES["error"]["properties"]["traceback"]["x-maxTotalLength"]
 MAX_DESC = record.max_length("progress", "desc")
+MAX_BACKEND = record.max_length("where", "backend")
+MAX_ADDRESS = record.max_length("where", "address")
 # Bounds of the protocol's own messages.
 MAX_REQ_ID = 200
 MAX_MESSAGE = 2_000
@@ -332,6 +334,7 @@ def validate_job(job: Any) -> dict[str, Any]:
             clean[field] = (wire_tail if keep_end else wire_head)(clean[field], limit)
     clean["error"] = _validate_job_error(clean["error"])
     clean["progress"] = _validate_progress(clean["progress"])
+    clean["where"] = _validate_where(clean["where"])
     return clean
 
 
@@ -377,3 +380,20 @@ def _validate_progress(progress: dict[str, Any] | None) -> dict[str, Any] | None
     if desc is not None and not isinstance(desc, str):
         raise ProtocolError("progress.desc must be a string or null")
     return {"done": done, "total": total, "desc": None if desc is None else wire_head(desc, MAX_DESC)}
+
+
+def _validate_where(where: dict[str, Any] | None) -> dict[str, Any] | None:
+    if where is None:
+        return None
+    backend, pid = where.get("backend"), where.get("pid")
+    if not isinstance(backend, str) or not backend:
+        raise ProtocolError("where.backend must be a non-empty string")
+    if pid is not None and (not isinstance(pid, int) or isinstance(pid, bool) or pid < 0):
+        raise ProtocolError("where.pid must be a non-negative integer or null")
+    clean: dict[str, Any] = {"backend": wire_head(backend, MAX_BACKEND), "pid": pid}
+    for key in ("address", "worker", "dashboard"):
+        value = where.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ProtocolError(f"where.{key} must be a string or null")
+        clean[key] = None if value is None else wire_head(value, MAX_ADDRESS)
+    return clean

@@ -78,7 +78,17 @@ export interface IJob {
   progress: IJobProgress | null;
   kill_requested: boolean;
   blocked_in: string | null;
+  where: IJobWhere | null;
   paths: string[];
+}
+
+/** Where a job runs: a kernel thread, a worker process, a dask worker (null from older kernels). */
+export interface IJobWhere {
+  backend: string;
+  pid: number | null;
+  address: string | null;
+  worker: string | null;
+  dashboard: string | null;
 }
 
 export type Counts = Record<JobGroupName, number>;

@@ -2,6 +2,7 @@ import {
   IJob,
   IJobError,
   IJobProgress,
+  IJobWhere,
   JOB_KINDS,
   JOB_STATUSES,
   JobKind,
@@ -81,6 +82,7 @@ const JOB_CHECKS: Readonly<Record<keyof IJob, FieldCheck>> = {
   progress: value => value === null || isProgress(value),
   kill_requested: value => typeof value === 'boolean',
   blocked_in: isStringOrNull,
+  where: value => value === null || isWhere(value),
   paths: value =>
     Array.isArray(value) && value.every(path => typeof path === 'string')
 };
@@ -108,6 +110,17 @@ function isError(value: unknown): value is IJobError {
     typeof value.evalue === 'string' &&
     Array.isArray(value.traceback) &&
     value.traceback.every(line => typeof line === 'string')
+  );
+}
+
+function isWhere(value: unknown): value is IJobWhere {
+  return (
+    isObject(value) &&
+    isNonEmptyString(value.backend) &&
+    isNumberOrNull(value.pid) &&
+    ['address', 'worker', 'dashboard'].every(
+      key => key in value && isStringOrNull(value[key])
+    )
   );
 }
 

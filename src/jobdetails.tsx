@@ -2,7 +2,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import { IJob } from './api';
+import { IJob, IJobWhere } from './api';
 import { ErrorOutput, StreamOutput } from './outputview';
 
 /**
@@ -49,6 +49,11 @@ export function JobDetails(props: {
           <pre className="jp-bgjobs-pre">{job.result_repr}</pre>
         </DetailBlock>
       )}
+      {job.where && job.where.backend !== 'thread' && (
+        <div className="jp-bgjobs-where">
+          {trans.__('Runs on: %1', whereText(job.where))}
+        </div>
+      )}
       <DetailBlock title={trans.__('Code')} className="jp-bgjobs-source">
         <pre className="jp-bgjobs-pre">{job.code}</pre>
       </DetailBlock>
@@ -59,6 +64,13 @@ export function JobDetails(props: {
       )}
     </div>
   );
+}
+
+/** `process pid 4242`, `dask tcp://10.0.0.5:8786 worker-1`: where a remote job runs. */
+function whereText(where: IJobWhere): string {
+  const { backend, pid, address, worker } = where;
+  const pidText = pid !== null ? `pid ${pid}` : null;
+  return [backend, pidText, address, worker].filter(part => part).join(' ');
 }
 
 function DetailBlock(props: {

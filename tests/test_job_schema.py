@@ -165,6 +165,7 @@ def test_the_rest_view_carries_every_field_in_the_schemas_order() -> None:
         "progress": None,
         "kill_requested": False,
         "blocked_in": None,
+        "where": {"backend": "thread", "pid": None, "address": None, "worker": None, "dashboard": None},
     }
     job = rest_record(wire)
     assert list(job) == list(SCHEMA["properties"])
@@ -190,9 +191,11 @@ def test_over_long_texts_are_clipped_within_the_schemas_limits() -> None:
         "progress": {"done": 1, "total": 2, "desc": "d" * 300},
         "kill_requested": True,
         "blocked_in": "w" * 600,
+        "where": {"backend": "dask", "pid": None, "address": "a" * 600, "worker": "w" * 600, "dashboard": None},
     }
     job = rest_record(wire)
     VALIDATOR.validate(job)
+    assert len(job["where"]["worker"]) == len(job["where"]["address"]) == protocol.MAX_ADDRESS == 500
     assert job["output_tail"].endswith("THE END")
     assert len(job["output_tail"]) == protocol.MAX_OUTPUT_TAIL
     assert job["code"].startswith("ccc")

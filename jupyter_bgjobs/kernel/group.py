@@ -108,17 +108,28 @@ class JobGroup:
         succeeded = 0
         for count, index in enumerate(indices, 1):
             try:
-                self._results[index] = self.func(self.items[index])
-                succeeded += 1
+                value = self.func(self.items[index])
             except JobKilled:
                 raise
             except Exception as error:
-                text = "".join(format_user_traceback(error))
-                self.failures[index] = ItemFailure(index, self.items[index], error, text)
-            with self._lock:
-                self._done += 1
+                self.item_failed(index, error, "".join(format_user_traceback(error)))
+            else:
+                self.item_done(index, value)
+                succeeded += 1
             report(count, len(indices), self.name)
         return succeeded
+
+    def item_done(self, index: int, value: Any) -> None:
+        """Item ``index`` returned ``value`` (here, or in a worker of a remote map)."""
+        self._results[index] = value
+        with self._lock:
+            self._done += 1
+
+    def item_failed(self, index: int, error: BaseException, traceback: str) -> None:
+        """Item ``index`` raised ``error``; ``traceback`` is its text (the remote one for a remote map)."""
+        self.failures[index] = ItemFailure(index, self.items[index], error, traceback)
+        with self._lock:
+            self._done += 1
 
     def __repr__(self) -> str:
         failed = f", {len(self.failures)} failed" if self.failures else ""

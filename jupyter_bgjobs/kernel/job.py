@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .. import protocol
 from . import context
+from .backends.base import THREAD_WHERE
 from .context import this_thread
 from .errors import JobKilled
 from .kill import Killer
@@ -23,6 +24,7 @@ from .threadlike import ThreadLike
 from .uids import new_uid
 
 if TYPE_CHECKING:
+    from .backends.base import RemoteTask
     from .feed import ChangeFeed
     from .reaper import Reaper
 
@@ -50,8 +52,9 @@ class Job(ThreadLike):
 
     Public attributes: ``number``, ``uid``, ``name``, ``code``, ``kind``,
     ``group``, ``status``, ``created``, ``started``, ``ended``, ``result``,
-    ``exception``, ``error``, ``progress``, ``kill_requested``, ``blocked_in``;
-    thread-like and IPython-compatible ones come from ``ThreadLike``.
+    ``exception``, ``error``, ``progress``, ``kill_requested``, ``blocked_in``,
+    ``where`` (a kernel thread, or a backend's worker); thread-like and
+    IPython-compatible ones come from ``ThreadLike``.
     """
 
     # Defaults on the class: a job that is never killed, prints nothing and is
@@ -64,6 +67,11 @@ class Job(ThreadLike):
     progress: dict[str, Any] | None = None
     kill_requested = False
     blocked_in: str | None = None
+    where: dict[str, Any] = THREAD_WHERE
+    # A job whose work runs in a backend's worker: its thread only waits for
+    # the backend (backends/remote.py), and a kill goes to the remote task.
+    remote = False
+    remote_task: RemoteTask | None = None
 
     _output: OutputBuffer | None = None
     _done_event: threading.Event | None = None
@@ -84,6 +92,7 @@ class Job(ThreadLike):
         parent: dict[str, Any] | None = None,
         daemon: bool = True,
         func: Callable[..., Any] | None = None,
+        where: dict[str, Any] | None = None,
     ) -> None:
         self.number = number
         self.uid = new_uid()
@@ -99,6 +108,9 @@ class Job(ThreadLike):
         self._parent = parent
         self._lock = threading.Lock()
         self.killer = Killer(self, self._lock, feed, reaper)
+        if where is not None and where["backend"] != "thread":
+            self.where = where
+            self.remote = True
         self._thread = threading.Thread(target=self._run, name=f"bgjob-{number}", daemon=daemon)
 
     # --- what users read ----------------------------------------------------
@@ -179,7 +191,7 @@ class Job(ThreadLike):
         and the result repr are made encodable once, when they are made.
         """
         output = self._output
-        name, group, progress, where = self.name, self.group, self.progress, self.blocked_in
+        name, group, progress, blocked = self.name, self.group, self.progress, self.blocked_in
         if progress is not None and progress["desc"] is not None:
             progress = {**progress, "desc": protocol.wire_head(progress["desc"], protocol.MAX_DESC)}
         return {
@@ -202,7 +214,8 @@ class Job(ThreadLike):
             ),
             "progress": progress,
             "kill_requested": self.kill_requested,
-            "blocked_in": None if where is None else protocol.wire_head(where, protocol.MAX_WHERE),
+            "blocked_in": None if blocked is None else protocol.wire_head(blocked, protocol.MAX_WHERE),
+            "where": self.where,
         }
 
     def _result_text(self) -> str | None:
@@ -237,12 +250,13 @@ class Job(ThreadLike):
         lock = self._lock
         with lock:
             runs = not self.kill_requested  # killed while queued: it never runs
-            if runs:
+            local = runs and not self.remote  # a remote job runs once a worker says so
+            if local:
                 self.status = "running"
                 self.started = time.time()
                 self.killer.arm(get_ident())
         feed = self._feed
-        if runs and feed.listening:
+        if local and feed.listening:
             feed.changed(self)
         outcome: Outcome | None = None
         try:
@@ -295,6 +309,32 @@ class Job(ThreadLike):
             event = self._done_event
         if event is not None:
             event.set()
+        self._feed.changed(self)
+
+    # --- a remote job's thread, as its backend reports (backends/remote.py) -------
+
+    def attach_remote(self, task: RemoteTask) -> None:
+        """The task that runs this job's work; a kill asked for before it existed goes to it now."""
+        with self._lock:
+            self.remote_task = task
+            pending = self.kill_requested
+        if pending:
+            task.kill()
+
+    def remote_started(self, where: dict[str, Any]) -> None:
+        """A worker has started the job's work: ``running`` from now on, there."""
+        with self._lock:
+            self.where = where
+            if self.status == "queued":
+                self.status = "running"
+                self.started = time.time()
+        self._feed.changed(self)
+
+    def remote_blocked_in(self, text: str | None) -> None:
+        """Where the remote work waits while its kill is pending."""
+        with self._lock:
+            if self.ended is None and self.kill_requested:
+                self.blocked_in = text
         self._feed.changed(self)
 
     # --- output and progress, called from the job's thread ---------------------

@@ -17,6 +17,11 @@ Each job has one ``Killer`` (``job.killer``), made with the job. Who calls it:
   ``block``, ``raise_if_pending``, ``track_socket``, ``track_process``;
 - the reaper, while the thread lives on: ``follow_up``.
 
+A remote job (``on="process"``, ``backends/``) is not killed here: its
+thread only waits for its backend, so ``request`` marks the kill and passes
+it to the job's ``RemoteTask``, which ends the job once the remote side
+confirms it.
+
 State shared with the job (``status``, ``ended``, ``kill_requested``,
 ``blocked_in``) is read and written under the job's lock, which the killer
 shares.
@@ -100,6 +105,8 @@ class Killer:
         wave was swallowed starts the next one at once.
         """
         job = self.job
+        if job.remote:
+            return self._request_remote()
         with self._lock:
             if not self.killable:
                 return False
@@ -116,6 +123,24 @@ class Killer:
         if first:
             self._feed.changed(job)
         self._reaper.watch(self)
+        return True
+
+    def _request_remote(self) -> bool:
+        # The job's thread only waits for its backend: the kill goes to the
+        # remote task, which ends the job once the remote side confirms it.
+        job = self.job
+        with self._lock:
+            if not self.killable:
+                return False
+            first = not job.kill_requested
+            job.kill_requested = True
+            if first:
+                self.requested_at = time.monotonic()
+            task = job.remote_task
+        if task is not None:  # else: the job's thread passes it on when it submits (Job.attach_remote)
+            task.kill()
+        if first:
+            self._feed.changed(job)
         return True
 
     @property

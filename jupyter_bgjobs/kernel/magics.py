@@ -17,23 +17,36 @@ if TYPE_CHECKING:
     from .job import Job
     from .manager import JobManager
 
-# `-n NAME` / `--name=NAME` / `-n "two words"` in front of the code. The code
-# itself is not parsed as options: `%job f(-1)` must stay intact.
-_NAME_OPTION = re.compile(r"""^\s*(?:-n|--name)(?:\s+|=)(?:"([^"]*)"|'([^']*)'|(\S+))\s*""")
+# `-n NAME` / `--name=NAME` / `-n "two words"` and `--on BACKEND` in front of
+# the code. The code itself is not parsed as options: `%job f(-1)` must stay intact.
+_OPTION = re.compile(r"""^\s*(-n|--name|--on)(?:\s+|=)(?:"([^"]*)"|'([^']*)'|(\S+))\s*""")
 
 # How long %kill waits to tell whether the jobs died.
 KILL_WAIT = 1.0
 
 
+def split_options(line: str) -> tuple[dict[str, str], str]:
+    """``({"name": ..., "on": ...}, "rest")`` from ``-n name --on process rest`` (each option optional)."""
+    options: dict[str, str] = {}
+    while True:
+        match = _OPTION.match(line)
+        if not match:
+            break
+        key = "on" if match.group(1) == "--on" else "name"
+        options[key] = next(group for group in match.groups()[1:] if group is not None)
+        line = line[match.end() :]
+    bare = line.strip()
+    if bare in ("-n", "--name"):
+        raise UsageError("%job: -n needs a NAME, e.g. %job -n crawl download(urls)")
+    if bare == "--on":
+        raise UsageError("%job: --on needs where to run, e.g. %job --on process heavy(x)")
+    return options, line
+
+
 def split_name_option(line: str) -> tuple[str | None, str]:
     """``("name", "rest")`` from ``-n name rest``; ``(None, line)`` without the option."""
-    match = _NAME_OPTION.match(line)
-    if not match:
-        if line.strip() in ("-n", "--name"):
-            raise UsageError("%job: -n needs a NAME, e.g. %job -n crawl download(urls)")
-        return None, line
-    name = next(group for group in match.groups() if group is not None)
-    return name, line[match.end() :]
+    options, rest = split_options(line)
+    return options.get("name"), rest
 
 
 def _is_statement(code: str) -> bool:
@@ -66,12 +79,15 @@ class JobMagics(Magics):
 
     @magic_arguments()
     @argument("-n", "--name", help="a name for the job, shown in %%jobs and in the sidebar")
+    @argument("--on", help="where %%job runs: thread (the default) or process; not for %%%%job")
     @argument("code", nargs="*", help="%%job: an expression; %%%%job: the cell's statements")
     @line_cell_magic
     def job(self, line: str, cell: str | None = None) -> None:
         """Run code in a background thread and return at once.
 
         %job [-n NAME] EXPR     evaluates EXPR in the user namespace.
+        %job --on process EXPR  evaluates EXPR in a worker process, with the
+                                names it uses copied from the namespace now.
         %%job [-n NAME]         runs the whole cell (statements, assignments,
                                 prints); the value of a final expression is
                                 the job's result.
@@ -79,20 +95,29 @@ class JobMagics(Magics):
         What the job prints is kept in `jobs[N].output` and shown under the
         cell that started it. `jobs[N].result` holds the result.
         """
-        name, code = split_name_option(line)
+        options, code = split_options(line)
+        name, on = options.get("name"), options.get("on")
         shell = self._shell
         user_ns = shell.user_ns
         try:
             if cell is None:
                 if not code.strip():
                     raise UsageError("%job needs an expression, e.g. %job sum(range(10))")
-                job = self.manager.run_expression(code, user_ns, name=name, start=False)
+                job = self.manager.run_expression(code, user_ns, name=name, start=False, on=on)
             else:
+                if on is not None and on != "thread":
+                    raise UsageError(
+                        f"%%job cannot run --on {on}: a cell's assignments must land in the notebook's namespace, "
+                        "and a cell run in another process could not set them. Put the work in a function and run "
+                        f"%job --on {on} f(x), or jobs.new(f, x, on={on!r})"
+                    )
                 if code.strip():
                     raise UsageError(f"%%job takes only -n NAME on its line, not {code.strip()!r}")
                 job = self.manager.run_cell(
                     shell.transform_cell(cell), user_ns, name=name, start=False, code=cell.rstrip("\n")
                 )
+        except (ValueError, TypeError) as error:  # an unknown --on, or what cannot be sent to a worker
+            raise UsageError(f"%job: {error}") from None
         except SyntaxError as error:
             if cell is None and _is_statement(code):
                 raise UsageError(f"%job runs an expression; for statements use %%job: {code.strip()}") from None

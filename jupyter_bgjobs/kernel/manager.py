@@ -12,10 +12,14 @@ from __future__ import annotations
 import functools
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import protocol
+from .arguments import check_name, merge_kw
+from .backends import Backend, Work, backend_for
+from .backends.remote import chunk_call, run_remote
+from .backends.shipping import expression_work
 from .code import compile_cell, compile_expression, describe_call, describe_function, forget_source, job_filename
 from .errors import JobStateError, NoSuchJob
 from .feed import ChangeFeed, Listener
@@ -25,10 +29,6 @@ from .output import current_parent
 from .reaper import Reaper
 
 JobList = list[Job]  # `list` is also a method name of JobManager
-
-
-def _chunk_call(group: JobGroup, chunk: list[int], number: int) -> Callable[[], Any]:
-    return lambda: group.run_chunk(chunk)
 
 
 class JobManager:
@@ -58,10 +58,13 @@ class JobManager:
           ``jobs.new("expression", glob)`` or ``jobs.new("expression", glob, loc)``
           in the mappings given.
 
-        Keywords ``name`` and ``daemon`` belong to the job and are not passed on.
+        Keywords ``name``, ``daemon`` and ``on`` belong to the job and are not
+        passed on. ``on`` says where the job runs: None or ``"thread"`` (a
+        thread of the kernel), ``"process"`` (a worker process; see docs/backends.md).
         """
         name = kwargs.pop("name", None)
         daemon = kwargs.pop("daemon", True)
+        on = kwargs.pop("on", None)
         if isinstance(func_or_exp, str):
             if len(args) > 2 or kwargs:
                 raise TypeError("an expression job takes at most two more arguments: globals and locals")
@@ -71,12 +74,18 @@ class JobManager:
             else:
                 glob = args[0]
                 loc = args[1] if len(args) == 2 else glob
-            return self.run_expression(func_or_exp, glob, loc, name=name, daemon=daemon)
+            return self.run_expression(func_or_exp, glob, loc, name=name, daemon=daemon, on=on)
         if not callable(func_or_exp):
             raise TypeError(f"jobs.new takes a callable or an expression string, not {type(func_or_exp).__name__}")
         if "kw" in kwargs:
-            kwargs = _merge_kw(kwargs)
-        call = functools.partial(func_or_exp, *args, **kwargs) if args or kwargs else func_or_exp
+            kwargs = merge_kw(kwargs)
+        backend = backend_for(on)
+        call: Callable[[], Any]
+        if backend is not None:
+            prepared = backend.prepare(Work(func_or_exp, args, kwargs))
+            call = functools.partial(run_remote, backend, prepared)
+        else:
+            call = functools.partial(func_or_exp, *args, **kwargs) if args or kwargs else func_or_exp
         return self._create(
             lambda number: call,
             lambda: describe_call(func_or_exp, args, kwargs),
@@ -84,6 +93,7 @@ class JobManager:
             name,
             daemon=daemon,
             func=func_or_exp,
+            backend=backend,
         )
 
     def run_expression(
@@ -95,23 +105,27 @@ class JobManager:
         name: str | None = None,
         daemon: bool = True,
         start: bool = True,
+        on: Any = None,
     ) -> Job:
         """Evaluate ``expr`` in ``namespace`` in a new job; a syntax error raises at once.
 
         With ``start=False`` the caller starts it (``job.start()``), e.g. after
         announcing it, so that the announcement comes before the job's output.
+        With ``on=`` a backend (``"process"``), the names the expression uses
+        are copied from the namespace now, and it is evaluated there.
         """
         expr = expr.strip()
         if not expr:
             raise SyntaxError("no expression to run")
-        return self._create(
-            lambda number: compile_expression(expr, job_filename(number), namespace, local_ns),
-            expr,
-            "expr",
-            name,
-            daemon=daemon,
-            start=start,
-        )
+        backend = backend_for(on)
+
+        def make_call(number: int) -> Callable[[], Any]:
+            if backend is None:
+                return compile_expression(expr, job_filename(number), namespace, local_ns)
+            prepared = backend.prepare(expression_work(expr, job_filename(number), namespace, local_ns))
+            return functools.partial(run_remote, backend, prepared)
+
+        return self._create(make_call, expr, "expr", name, daemon=daemon, start=start, backend=backend)
 
     def run_cell(
         self,
@@ -138,14 +152,20 @@ class JobManager:
         )
 
     def map(
-        self, func: Callable[[Any], Any], iterable: Iterable[Any], workers: int = 8, name: str | None = None
+        self,
+        func: Callable[[Any], Any],
+        iterable: Iterable[Any],
+        workers: int = 8,
+        name: str | None = None,
+        on: Any = None,
     ) -> JobGroup:
-        """Call ``func`` on every item in ``workers`` jobs; see ``JobGroup``."""
+        """Call ``func`` on every item in ``workers`` jobs (``on=`` as for ``new``); see ``JobGroup``."""
+        backend = backend_for(on)
         if not callable(func):
             raise TypeError(f"jobs.map takes a callable, not {type(func).__name__}")
         if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
             raise ValueError(f"workers must be a positive integer, not {workers!r}")
-        _check_name("name", name)
+        check_name("name", name)
         items = list(iterable)
         with self._lock:
             if name is None:
@@ -154,16 +174,26 @@ class JobManager:
                 raise JobStateError(f"a map named {name!r} is still running")
             group = self._groups[name] = JobGroup(name, func, items)
         indices = [chunk for chunk in chunks(range(len(items)), workers) if chunk]
+        try:
+            calls = [chunk_call(group, chunk, backend) for chunk in indices]  # pickled now: refused now
+        except BaseException:
+            with self._lock:
+                if self._groups.get(name) is group:
+                    del self._groups[name]
+            raise
+        if backend is not None:
+            backend.reserve(len(indices))
         label = describe_function(func)
-        for part, chunk in enumerate(indices, 1):
+        for part, (chunk, call) in enumerate(zip(indices, calls), 1):
             code = f"jobs.map({label}, ...): chunk {part}/{len(indices)}, {len(chunk)} items"
             job = self._create(
-                functools.partial(_chunk_call, group, chunk),
+                functools.partial(lambda call, number: call, call),
                 code,
                 "map",
                 f"{name} [{part}/{len(indices)}]",
                 name,
                 start=False,
+                backend=backend,
             )
             group.jobs.append(job)
         # Started once the group is whole: its status and wait() see every job.
@@ -188,9 +218,10 @@ class JobManager:
         daemon: bool = True,
         start: bool = True,
         func: Callable[..., Any] | None = None,
+        backend: Backend | None = None,
     ) -> Job:
-        _check_name("name", name)
-        _check_name("group", group)
+        check_name("name", name)
+        check_name("group", group)
         parent = current_parent()
         with self._lock:
             number = self._next_number
@@ -208,6 +239,7 @@ class JobManager:
                 parent=parent,
                 daemon=daemon,
                 func=func,
+                where=None if backend is None else backend.queued_where(),
             )
             self._jobs[number] = job
             self._by_uid[job.uid] = job
@@ -362,24 +394,3 @@ class JobManager:
 
     def __repr__(self) -> str:
         return f"<JobManager: {len(self.running)} running, {len(self.completed)} finished, {len(self.dead)} dead>"
-
-
-def _merge_kw(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The keyword arguments with IPython's ``kw=`` mapping merged in."""
-    kw = kwargs.pop("kw")
-    if not isinstance(kw, Mapping):
-        raise TypeError(
-            "jobs.new: kw= holds the function's keyword arguments, as in IPython's BackgroundJobManager, "
-            f"and must be a dict, not {type(kw).__name__}; to pass an argument named kw, write kw={{'kw': ...}}"
-        )
-    clash = sorted(set(kw) & set(kwargs))
-    if clash:
-        raise TypeError(f"jobs.new: keyword argument {clash[0]!r} given both in kw= and directly")
-    return {**kwargs, **kw}
-
-
-def _check_name(what: str, name: Any) -> None:
-    # A name travels in the job record; one the protocol does not take would
-    # make the server refuse every push of the kernel that carries it.
-    if name is not None and not isinstance(name, str):
-        raise TypeError(f"a job's {what} must be a string or None, not {type(name).__name__}")

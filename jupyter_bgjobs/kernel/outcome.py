@@ -20,6 +20,8 @@ _repr.maxdict = 50
 _repr.maxstring = _repr.maxother = _repr.maxlong = protocol.MAX_REPR
 
 
+_LOCAL: Any = object()
+
 # How tracebacks name the kill: every killed job's traceback ends with it.
 _KILLED = f"{JobKilled.__module__}.{JobKilled.__qualname__}"
 
@@ -67,6 +69,10 @@ def exception_text(exc: BaseException) -> str:
 
 def error_record(exc: BaseException | None, killed: bool, started: bool) -> dict[str, Any]:
     """The ``error`` field of a failed or killed job (the protocol's shape, bounded and encodable)."""
+    remote = getattr(exc, "remote_error", _LOCAL)
+    if remote is not _LOCAL:
+        # Made where the job ran (backends/): its traceback is the remote one.
+        return _remote_record(remote, killed, started)
     if exc is None:
         evalue = "killed on request" if started else "killed before it started"
         return {"ename": "JobKilled", "evalue": evalue, "traceback": [f"{_KILLED}: {evalue}\n"]}
@@ -85,4 +91,22 @@ def error_record(exc: BaseException | None, killed: bool, started: bool) -> dict
         "ename": protocol.wire_head(type(exc).__name__, protocol.MAX_ENAME),
         "evalue": protocol.wire_head(exception_text(exc), protocol.MAX_EVALUE),
         "traceback": protocol.clip_traceback(lines),
+    }
+
+
+def _remote_record(remote: dict[str, Any] | None, killed: bool, started: bool) -> dict[str, Any]:
+    if remote is None:
+        return error_record(None, killed, started)
+    if killed and remote["ename"] != "JobKilled":
+        # A worker that died, or a task that failed, while its kill was pending.
+        evalue = f"killed on request (it ended with {remote['ename']}: {remote['evalue']})"
+        return {
+            "ename": "JobKilled",
+            "evalue": protocol.wire_head(evalue, protocol.MAX_EVALUE),
+            "traceback": protocol.clip_traceback([*remote["traceback"], f"{_KILLED}: {evalue}\n"]),
+        }
+    return {
+        "ename": protocol.wire_head(remote["ename"], protocol.MAX_ENAME),
+        "evalue": protocol.wire_head(remote["evalue"], protocol.MAX_EVALUE),
+        "traceback": protocol.clip_traceback(list(remote["traceback"])),
     }

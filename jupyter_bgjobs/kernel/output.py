@@ -137,3 +137,16 @@ def echo_to(parent: dict[str, Any]) -> None:
     """
     for stream in _thread_parent_streams:
         stream.set_thread_parent(parent)
+
+
+def write_as_job(job: Any, stream_name: str, text: str) -> None:
+    """Write ``text`` as ``job`` printing it: kept in its output and shown where its prints go.
+
+    Called in the job's own thread for what a remote job printed where it ran.
+    """
+    stream = getattr(sys, "stderr" if stream_name == "stderr" else "stdout")
+    if isinstance(stream, RoutedStream):  # records it for the calling job thread, and echoes it
+        stream.write(text)
+        return
+    job.record_output(text)
+    stream.write(text)

@@ -8,14 +8,16 @@ import sysconfig
 from types import FrameType
 
 _ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
+_BACKENDS_DIR = os.path.join(_ENGINE_DIR, "backends")
 # Library code (the standard library, installed packages) is where a job
 # waits; the user's own frame above it is where the job is.
 _LIBRARY_DIRS = tuple({sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")})
 
 
 def is_engine_file(filename: str) -> bool:
-    """True for source files of this package's kernel engine (not the user's code)."""
-    return os.path.dirname(filename) == _ENGINE_DIR
+    """True for source files of this package's kernel engine and its backends (not the user's code)."""
+    folder = os.path.dirname(filename)
+    return folder in (_ENGINE_DIR, _BACKENDS_DIR)
 
 
 def is_engine_frame(frame: FrameType) -> bool:

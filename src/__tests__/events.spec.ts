@@ -45,6 +45,18 @@ describe('parseJob', () => {
     expect(parseJob(job)).toEqual(job);
   });
 
+  it('accepts where a job runs: a worker process, or null from an older kernel', () => {
+    const where = {
+      backend: 'process',
+      pid: 4242,
+      address: null,
+      worker: null,
+      dashboard: null
+    };
+    expect(parseJob(makeJob({ where }))?.where).toEqual(where);
+    expect(parseJob(makeJob({ where: null }))?.where).toBeNull();
+  });
+
   it.each([
     ['an unknown status', { status: 'exploded' }],
     ['a code that is not text', { code: { toString: 'x' } }],
@@ -58,6 +70,19 @@ describe('parseJob', () => {
     ['an unknown kind', { kind: 'thread' }],
     ['a progress without desc', { progress: { done: 1, total: 3 } }],
     ['an empty uid', { uid: '' }],
+    ['a where without its backend', { where: { pid: 1 } }],
+    [
+      'a where with a pid that is text',
+      {
+        where: {
+          backend: 'process',
+          pid: '1',
+          address: null,
+          worker: null,
+          dashboard: null
+        }
+      }
+    ],
     ['a name that is markup in an object', { name: { __html: '<b>' } }]
   ])('rejects %s', (_, override) => {
     expect(parseJob({ ...makeJob(), ...override })).toBeNull();

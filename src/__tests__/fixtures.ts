@@ -21,6 +21,13 @@ export function makeJob(overrides: Partial<IJob> = {}): IJob {
     progress: null,
     kill_requested: false,
     blocked_in: null,
+    where: {
+      backend: 'thread',
+      pid: null,
+      address: null,
+      worker: null,
+      dashboard: null
+    },
     paths: ['analysis.ipynb'],
     ...overrides
   };
