@@ -70,7 +70,8 @@ def kill_time(kernel: KernelSession, job: str) -> tuple[str, float]:
 
 @pytest.fixture(scope="module")
 def pk(module_kernel: KernelSession) -> KernelSession:
-    module_kernel.execute(SETUP)
+    reply, _ = module_kernel.execute(SETUP)
+    assert reply["status"] == "ok", f"{reply.get('ename')}: {reply.get('evalue')}"
     return module_kernel
 
 
