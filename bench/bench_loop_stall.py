@@ -34,8 +34,15 @@ def load_code(jobs: int) -> str:
     # changes a job within a second or two. (Jobs that all wake at one instant
     # make a herd of thousands of threads that stalls every process of the
     # 2-core machine for up to a second, the server without the extension too.)
+    # The kernels run at a lower priority (os.nice, inherited by the job
+    # threads): on 2 cores, 5 kernels starting threads at full speed would
+    # otherwise take the CPU from the server and every process would stall,
+    # the server without the extension too. The probe is to measure what the
+    # server's own loop holds.
     return f"""
 %load_ext jupyter_bgjobs
+import os
+os.nice(10)
 def noop():
     return None
 for i in range({jobs}):
@@ -47,7 +54,8 @@ for job in jobs.list():
 
 async def phase(kernels: int, jobs: int, extension: bool, profile: str | None) -> tuple[list[float], int, float]:
     """Run the load on a new server; the probe's lateness samples, events seen, seconds."""
-    server = ServerProcess(extension=extension, more_extensions=["loop_probe"], log=os.environ.get("LOOP_PROBE_LOG") if extension else None)
+    log = os.environ.get("LOOP_PROBE_LOG") if extension else None  # the server's log, to read the slow callbacks
+    server = ServerProcess(extension=extension, more_extensions=["loop_probe"], log=log)
     await server.start()
     try:
         ids = await asyncio.gather(*(server.start_session(f"nb-{k}.ipynb") for k in range(kernels)))
