@@ -33,7 +33,9 @@ BURST_GAP = 2.0
 
 def load_code(kernel: int, jobs: int, bursts: int, start: float) -> str:
     per_burst = jobs // bursts
+    # %load_ext: the server without the extension (the floor) loads nothing into its kernels.
     return f"""
+%load_ext jupyter_bgjobs
 import time
 def until(moment, kernel, index):
     time.sleep(max(0.0, moment - time.time()))
