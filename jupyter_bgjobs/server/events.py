@@ -35,6 +35,9 @@ class _Fresh(list):  # type: ignore[type-arg]
     run, to protect the caller's objects; these are copies already (``RestViews.get``
     makes a new dict each call). The copy was the largest single cost of a
     burst on the event loop (about 57 us a job, bench/bench_loop_stall.py).
+    The jobs' nested values (``error``, ``progress``, ``paths``) are shared
+    with ``RestViews``' cache: a modifier registered for this schema (the
+    extension registers none) must not change them in place.
     """
 
     def __deepcopy__(self, memo: dict[int, Any]) -> _Fresh:
