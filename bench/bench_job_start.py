@@ -7,12 +7,29 @@ outside the timing. Prints the median per-start time of each, and the ratios
 the design's bar is about as medians of the batch-by-batch ratios: within
 1.3x of a bare thread, faster than BackgroundJobManager.
 
-    .venv/bin/python bench/bench_job_start.py [--batches 150] [--batch 20]
+Two ways of counting, both printed (issue 13 found 1.02-1.12x by the first
+and 1.31-1.42x by the second, on the same code):
+
+- **batches** (the bar's method): batches of ``--batch`` starts, timed as a
+  whole, contenders rotating; the ratio is the median of the batch-by-batch
+  ratios; the job list is flushed every 10 batches. Nothing listens to the
+  job manager (an IPython shell, no server): no change is recorded.
+- **in a row** (the outside script's method): ``--row`` starts of each,
+  one ``jobs.new(noop)`` then one bare ``threading.Thread`` start, each
+  timed alone; the ratio is of the medians; no flush (the list grows). It is
+  run twice: with nothing listening, and with a listener that does what a
+  kernel's events comm does with each batch of changes (``to_wire`` and JSON)
+  on the feed thread, as in every kernel a server is attached to. The
+  previous jobs' threads ending, and that listener, run while the next start
+  is timed; a batch's threads end outside its timing in the first method.
+
+    .venv/bin/python bench/bench_job_start.py [--batches 150] [--batch 20] [--row 300]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import threading
 import time
@@ -37,10 +54,32 @@ def time_starts(start: Callable[[], object], count: int) -> float:
     return elapsed / count
 
 
+def in_a_row(jobs: object, bare_thread: Callable[[], threading.Thread], count: int) -> tuple[float, float]:
+    """Median seconds of one ``jobs.new(noop)`` and of one bare thread start, alternated, ``count`` each."""
+    new = jobs.new  # type: ignore[attr-defined]
+    job_times, thread_times, handles = [], [], []
+    for _ in range(count):
+        began = time.perf_counter()
+        handles.append(new(nothing))
+        job_times.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        handles.append(bare_thread())
+        thread_times.append(time.perf_counter() - began)
+    for handle in handles:
+        handle.join()
+    return statistics.median(job_times), statistics.median(thread_times)
+
+
+def comm_like_listener(changed: list[object], removed: list[str]) -> None:
+    """What an events comm does with a batch of changes (its ``to_wire`` and the JSON of the message)."""
+    json.dumps([job.to_wire() for job in changed])  # type: ignore[attr-defined]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=150, help="batches per contender")
     parser.add_argument("--batch", type=int, default=20, help="starts per batch")
+    parser.add_argument("--row", type=int, default=300, help="starts in a row per contender (second method)")
     args = parser.parse_args()
 
     from IPython.lib.backgroundjobs import BackgroundJobManager
@@ -84,6 +123,15 @@ def main() -> None:
         print(f"  {name:26} {value * 1e6:8.1f} us")
     print(f"  jobs.new / threading.Thread         = {vs_thread:.2f}x  (bar: <= 1.30x)")
     print(f"  jobs.new / BackgroundJobManager.new = {vs_ipython:.2f}x  (bar: < 1.00x)")
+
+    jobs.flush()
+    print(f"in a row: {args.row} x (one jobs.new(noop), one threading.Thread start), each timed alone, medians")
+    for label, listener in [("nothing listening", None), ("a comm-like listener", comm_like_listener)]:
+        if listener is not None:
+            jobs.add_listener(listener)
+        job, thread = in_a_row(jobs, bare_thread, args.row)
+        print(f"  {label:22} jobs.new {job * 1e6:6.1f} us  thread {thread * 1e6:6.1f} us  = {job / thread:.2f}x")
+        jobs.flush()
 
 
 if __name__ == "__main__":

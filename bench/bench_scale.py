@@ -13,7 +13,9 @@ the store. The same load is run again on a server without the extension:
 its ``api/status`` times and CPU are the floor of this machine under that
 load, measured in the same run.
 
-    .venv/bin/python bench/bench_scale.py [--kernels 20] [--jobs 500] [--bursts 5]
+    .venv/bin/python bench/bench_scale.py [--kernels 20] [--jobs 500] [--bursts 5] [--round2]
+
+``--round2`` runs the second round's size (issue 13): 50 kernels x 2,000 jobs.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ BURST_GAP = 2.0
 
 def load_code(kernel: int, jobs: int, bursts: int, start: float) -> str:
     per_burst = jobs // bursts
+    # %load_ext: the server without the extension (the floor) loads nothing into its kernels.
     return f"""
+%load_ext jupyter_bgjobs
 import time
 def until(moment, kernel, index):
     time.sleep(max(0.0, moment - time.time()))
@@ -211,5 +215,10 @@ if __name__ == "__main__":
     parser.add_argument("--kernels", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=500)
     parser.add_argument("--bursts", type=int, default=5)
+    parser.add_argument(
+        "--round2", action="store_true", help="the sizes of the second round's bar: 50 kernels x 2,000 jobs"
+    )
     args = parser.parse_args()
+    if args.round2:
+        args.kernels, args.jobs = 50, 2000
     asyncio.run(main(args.kernels, args.jobs, args.bursts))

@@ -27,7 +27,9 @@ mark. A server without the extension, with the same 20 kernels idle, gives
 the RSS floor, measured in the same run.
 
     .venv/bin/python bench/bench_soak.py [--kernels 20] [--jobs 500] [--seconds 60] [--bursts 10]
-                                         [--rounds 2] [--readers 3] [--subscribers 3]
+                                         [--rounds 2] [--readers 3] [--subscribers 3] [--round2]
+
+``--round2`` runs the second round's size (issue 13): 50 kernels x 2,000 jobs a round.
 """
 
 from __future__ import annotations
@@ -530,4 +532,10 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=2, help="loads one after the other on the same server")
     parser.add_argument("--readers", type=int, default=3, help="REST reader processes")
     parser.add_argument("--subscribers", type=int, default=3, help="event bus WebSocket subscribers")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument(
+        "--round2", action="store_true", help="the sizes of the second round's bar: 50 kernels x 2,000 jobs a round"
+    )
+    args = parser.parse_args()
+    if args.round2:
+        args.kernels, args.jobs = 50, 2000
+    asyncio.run(main(args))

@@ -39,7 +39,8 @@ def free_port() -> int:
 class ServerProcess:
     """``jupyter server`` in a subprocess, with directories of its own (config, data, runtime, root).
 
-    ``extension`` enables jupyter_bgjobs or not; ``args`` are more command-line options
+    ``extension`` enables jupyter_bgjobs or not; ``more_extensions`` are other server extensions
+    to enable (importable modules, e.g. the benches' ``loop_probe``); ``args`` are more command-line options
     (e.g. ``--BgJobsApp.history_file=...``); ``log`` is a file for the server's output.
     """
 
@@ -47,6 +48,7 @@ class ServerProcess:
         self,
         *,
         extension: bool = True,
+        more_extensions: Iterable[str] = (),
         args: Iterable[str] = (),
         log: str | None = None,
         start_timeout: float = 60,
@@ -61,7 +63,13 @@ class ServerProcess:
         config = self.root / "config"
         config.mkdir()
         (config / "jupyter_server_config.json").write_text(
-            json.dumps({"ServerApp": {"jpserver_extensions": {"jupyter_bgjobs": extension}}})
+            json.dumps(
+                {
+                    "ServerApp": {
+                        "jpserver_extensions": {"jupyter_bgjobs": extension, **dict.fromkeys(more_extensions, True)}
+                    }
+                }
+            )
         )
         self._env = {
             **os.environ,

@@ -70,6 +70,24 @@ def test_snapshot_then_updates_in_sequence_then_resync(endpoint: Endpoint) -> No
     assert [(job["number"], job["status"]) for job in again["jobs"]] == [(0, "finished")]
 
 
+def test_a_burst_comes_as_updates_of_at_most_100_jobs_in_sequence(endpoint: Endpoint) -> None:
+    # 450 jobs wait for one event and end together, within a feed batch or two;
+    # a batch of more than 100 jobs is split (the server applies each message in one go).
+    endpoint.kernel.stdout(
+        "import threading, time\ngo = threading.Event()\nfor i in range(450): jobs.new(go.wait)\n"
+        "time.sleep(0.5)\ngo.set()"
+    )
+    seen: list[dict[str, Any]] = []
+    finished: set[str] = set()
+    while len(finished) < 450:
+        push = endpoint.push(lambda data: data["type"] == "update")
+        seen.append(push)
+        finished |= {job["uid"] for job in push["jobs"] if job["status"] == "finished"}
+    assert [push["seq"] for push in seen] == list(range(1, len(seen) + 1))
+    assert max(len(push["jobs"]) for push in seen) == 100
+    assert all(len({job["uid"] for job in push["jobs"]}) == len(push["jobs"]) for push in seen)
+
+
 def test_resync_and_kill_are_served_while_the_main_shell_is_busy(endpoint: Endpoint) -> None:
     endpoint.kernel.stdout("import time")
     endpoint.kernel.stdout("%job time.sleep(60)")

@@ -89,6 +89,9 @@ class TargetComm:
 # they are pushed at most this often per job (every other change at once).
 MINOR_INTERVAL = 0.25
 MINOR_FIELDS = frozenset({"output_tail", "progress"})
+# At most this many jobs in one update message (a burst is several updates):
+# the server validates and applies a message in one go on its event loop.
+MAX_PUSH_JOBS = 100
 
 
 def _major(record: dict[str, Any]) -> dict[str, Any]:
@@ -138,8 +141,12 @@ class EventsComm(TargetComm):
         now = time.monotonic()
         for record in records:
             self._sent[record["uid"]] = (_major(record), now)
-        self.comm.send(protocol.update(self._seq, records, removed))
-        self._seq += 1
+        # A big batch goes as several updates (consecutive seqs): the client
+        # parses and applies each message in one go on its event loop.
+        for at in range(0, max(len(records), 1), MAX_PUSH_JOBS):
+            last = at + MAX_PUSH_JOBS >= len(records)
+            self.comm.send(protocol.update(self._seq, records[at : at + MAX_PUSH_JOBS], removed if last else []))
+            self._seq += 1
 
     def _on_changes(self, jobs: list[Job], removed: list[str]) -> None:
         records = [job.to_wire() for job in jobs]

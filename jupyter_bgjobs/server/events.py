@@ -23,8 +23,25 @@ SCHEMA_ID = "https://events.jupyter-bgjobs.org/jobs/v1"
 SCHEMA_PATH = pathlib.Path(__file__).parent / "jobs-event-v1.json"
 WINDOW = 0.05
 # jupyter_events deep-copies and validates every event on the event loop
-# (about 80 us a job): a burst of thousands of changes is sent in parts.
-MAX_JOBS = 100
+# (about 80 us a job): a burst of thousands of changes is sent in parts, the
+# loop free for other work between them (bench/bench_loop_stall.py).
+MAX_JOBS = 50
+
+
+class _Fresh(list):  # type: ignore[type-arg]
+    """Jobs made for one event and held by nothing else: ``deepcopy`` need not copy them.
+
+    ``jupyter_events`` deep-copies every event's data before its modifiers
+    run, to protect the caller's objects; these are copies already (``RestViews.get``
+    makes a new dict each call). The copy was the largest single cost of a
+    burst on the event loop (about 57 us a job, bench/bench_loop_stall.py).
+    The jobs' nested values (``error``, ``progress``, ``paths``) are shared
+    with ``RestViews``' cache: a modifier registered for this schema (the
+    extension registers none) must not change them in place.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Fresh:
+        return self
 
 
 class JobEvents:
@@ -104,11 +121,15 @@ class JobEvents:
             self._emit(data)
 
     def _take(self) -> list[dict[str, Any]]:
-        """The pending changes as event data: one event, or parts of MAX_JOBS jobs for a big batch."""
+        """The pending changes as event data: one event, or parts of MAX_JOBS jobs for a big batch.
+
+        Each part's jobs are still records here; ``_emit`` turns them into
+        Job JSON just before it emits that part, so a burst of thousands of
+        changes is never converted in one go on the event loop.
+        """
         if not self._changed and not self._removed:
             return []
-        now = time.time()
-        changed = [self._views.get(record, now) for record in self._changed.values()]
+        changed = list(self._changed.values())
         parts: list[dict[str, Any]] = [
             {"changed": changed[at : at + MAX_JOBS], "removed": []} for at in range(0, len(changed), MAX_JOBS)
         ]
@@ -118,7 +139,11 @@ class JobEvents:
         self._changed, self._removed = {}, {}
         return parts
 
-    def _emit(self, data: dict[str, Any]) -> None:
+    def _emit(self, part: dict[str, Any]) -> None:
+        """Emit one part of ``_take``, its records as REST shows them now."""
+        now = time.time()
+        changed = _Fresh(self._views.get(record, now) for record in part["changed"])
+        data = {"changed": changed, "removed": list(part["removed"])}
         try:
             self._event_logger.emit(schema_id=SCHEMA_ID, data=data)
         except Exception:  # a listener's failure must not reach the relays

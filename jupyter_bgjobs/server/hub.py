@@ -6,7 +6,7 @@ kernel manager's ``kernel_actions`` events, and a periodic reconciliation in
 case one is missed); it marks unfinished jobs ``lost`` when their kernel
 dies, restarts or shuts down, re-attaches after a restart, and detaches on
 shutdown. It also keeps the store's notebook paths in step with the session
-manager.
+manager (``paths.py``: read from its session table, tens of microseconds).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from .errors import Conflict, NotFound
+from .paths import SessionPaths
 from .relay import KernelRelay
 from .store import JobStore
 
@@ -47,7 +48,7 @@ class RelayHub:
     ) -> None:
         self.relays: dict[str, KernelRelay] = {}
         self._kernel_manager = kernel_manager
-        self._session_manager = session_manager
+        self._sessions = SessionPaths(session_manager, log)
         self._store = store
         self._load_extension = load_extension
         self._route = route
@@ -216,12 +217,7 @@ class RelayHub:
         if max_age and time.monotonic() - self._paths_read < max_age:
             return
         self._paths_read = time.monotonic()
-        paths: dict[str, list[str]] = {}
-        for session in await self._session_manager.list_sessions():
-            kernel = session.get("kernel") or {}
-            if kernel.get("id") and session.get("path"):
-                paths.setdefault(kernel["id"], []).append(session["path"])
-        self._store.set_paths(paths, self.live_kernels())
+        self._store.set_paths(await self._sessions.read(), self.live_kernels())
 
     # --- what handlers ask ------------------------------------------------------
 
