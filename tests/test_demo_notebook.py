@@ -60,13 +60,17 @@ def test_demo_notebook_runs_top_to_bottom(kernel: KernelSession) -> None:
     assert seen["print(titles.failures[666].traceback)"].endswith(
         "urllib.error.HTTPError: HTTP Error 500: this page is broken\n\n"
     )
-    words_cells = seen["%%job -n words"] + seen["words_job = jobs.list()[-1]"]
     # Printed once by the job, and once more in the repr of words_job.output.
-    assert words_cells.count("most common: ") == 2, words_cells
+    assert seen["words_job = jobs.list()[-1]"].count("most common: ") in (1, 2)
+    everywhere = "".join(shown(kernel.outputs(msg_id)) for msg_id in cells.values())
+    assert everywhere.count("most common: ") == 2, everywhere
     if kernel.kernel_name == "python3":
-        # ipykernel 7 shows a job's print under the cell that started it;
-        # 6 under the cell running when it prints (the next one, on a busy machine).
-        assert "most common: " in seen["%%job -n words"]
+        # ipykernel 7.4+ shows a job's print under the cell that started it.
+        # ipykernel 6 picks the cell by thread id, and keeps the ids of dead
+        # threads until a garbage collection: a job thread that reuses the id
+        # of a thread the notebook's web server started shows its print
+        # under that server's cell (docs/kernel.md).
+        assert seen["%%job -n words"].count("most common: ") == 1
     assert seen['slow = jobs.map(fetch_title, [f"{base}/slow/{n}" for n in range(1000)], workers=8, name="slow")'] == (
         "".join(f"Job {number} killed.\n" for number in range(18, 26))
     )
