@@ -148,6 +148,13 @@ test.describe('by push events', () => {
       progress: { done: 1, total: 4, desc: null },
       kill_requested: false,
       blocked_in: null,
+      where: {
+        backend: 'thread',
+        pid: null,
+        address: null,
+        worker: null,
+        dashboard: null
+      },
       paths: [path]
     };
     await injectJobsEvent(page, [injected]);
