@@ -29,6 +29,8 @@ import time
 from harness import ServerProcess, percentile
 from jupyter_client.asynchronous.client import AsyncKernelClient
 
+from tests.server_process import first_control_answer
+
 POLL = 0.01
 TIMEOUT = 60.0
 BAR_MAX = 2.0
@@ -54,21 +56,7 @@ async def first_answer(server: ServerProcess, kernel_id: str) -> float:
     """When the kernel first answers a kernel_info_request on its control channel (perf_counter)."""
     client = AsyncKernelClient()
     client.load_connection_file(str(server.runtime / f"kernel-{kernel_id}.json"))
-    client.start_channels(shell=False, iopub=False, stdin=False, hb=False, control=True)
-    try:
-        sent: set[str] = set()
-        while True:
-            msg = client.session.msg("kernel_info_request", {})
-            sent.add(msg["header"]["msg_id"])
-            client.control_channel.send(msg)
-            try:
-                reply = await client.control_channel.get_msg(timeout=POLL)
-            except Exception:  # queue.Empty: not yet (a starting ipykernel 6 drops what comes too early)
-                continue
-            if reply["parent_header"].get("msg_id") in sent:
-                return time.perf_counter()
-    finally:
-        client.stop_channels()
+    return await first_control_answer(client, POLL)
 
 
 async def main(starts: int, kernel_name: str, log: str | None) -> int:

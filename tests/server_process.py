@@ -29,6 +29,29 @@ from jupyter_bgjobs.server.events import SCHEMA_ID as EVENTS_SCHEMA  # the exten
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
+async def first_control_answer(client: AsyncKernelClient, interval: float = 0.01) -> float:
+    """When the kernel first answers a ``kernel_info_request`` of ``client`` on its control channel (perf_counter).
+
+    The request is sent again every ``interval``: a starting kernel may drop
+    what comes too early (ipykernel 6). The client's channels are stopped after.
+    """
+    client.start_channels(shell=False, iopub=False, stdin=False, hb=False, control=True)
+    try:
+        sent: set[str] = set()
+        while True:
+            msg = client.session.msg("kernel_info_request", {})
+            sent.add(msg["header"]["msg_id"])
+            client.control_channel.send(msg)
+            try:
+                reply = await client.control_channel.get_msg(timeout=interval)
+            except Exception:  # queue.Empty: not yet
+                continue
+            if reply["parent_header"].get("msg_id") in sent:
+                return time.perf_counter()
+    finally:
+        client.stop_channels()
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as sock:

@@ -16,6 +16,7 @@ from typing import Any
 from jupyter_client.session import Session
 
 from .server_helpers import Fetch
+from .server_process import first_control_answer
 
 STARTS = 12  # kernels, half of them ipykernel 6
 WORST = 2.0  # seconds from the kernel's first answer to ``ready``
@@ -26,21 +27,7 @@ async def first_answer(serverapp: Any, kernel_id: str) -> float:
     """When the kernel first answers a ``kernel_info_request`` of a client of its own (perf_counter)."""
     km = serverapp.kernel_manager.get_kernel(kernel_id)
     client = km.client(session=Session(key=km.session.key, signature_scheme=km.session.signature_scheme))
-    client.start_channels(shell=False, iopub=False, stdin=False, hb=False, control=True)
-    try:
-        sent: set[str] = set()
-        while True:
-            msg = client.session.msg("kernel_info_request", {})
-            sent.add(msg["header"]["msg_id"])
-            client.control_channel.send(msg)
-            try:
-                reply = await client.control_channel.get_msg(timeout=PROBE_INTERVAL)
-            except Exception:  # queue.Empty: not yet (a starting kernel may drop the request)
-                continue
-            if reply["parent_header"].get("msg_id") in sent:
-                return time.perf_counter()
-    finally:
-        client.stop_channels()
+    return await first_control_answer(client, PROBE_INTERVAL)
 
 
 async def ready_at(jp_fetch: Fetch, kernel_id: str) -> float:
