@@ -174,6 +174,20 @@ class JobStore:
         if self._delete(uid, None):
             self._notify([], [uid])
 
+    def ended_in_memory(self, kernel_id: str | None, path: str | None) -> list[Record]:
+        """The ended jobs held in memory of a kernel and/or notebook path (those a running kernel also holds)."""
+        uids = self._filtered(kernel_id, path, None)
+        records = (self._jobs[uid] for uid in (self._jobs if uids is None else uids))
+        return [record for record in records if record["status"] not in protocol.ACTIVE_STATES]
+
+    async def clear(self, kernel_id: str | None, path: str | None) -> list[str]:
+        """Remove every ended job of a kernel and/or notebook path (never a queued or running one); their uids."""
+        gone = [record["uid"] for record in self.ended_in_memory(kernel_id, path)]
+        for uid in gone:
+            self._delete(uid, None)
+        self._notify([], gone)
+        return gone
+
     def set_paths(self, paths: dict[str, list[str]], live_kernels: Iterable[str]) -> None:
         """The notebook paths of the running kernels (from the session manager)."""
         changed: list[Record] = []
@@ -327,6 +341,19 @@ class JobStore:
     def __len__(self) -> int:
         return len(self._jobs)
 
+    def _filtered(self, kernel_id: str | None, path: str | None, text: str | None) -> set[str] | None:
+        """The uids of the jobs of a kernel, a path and with a text (None: no filter, every job)."""
+        base: set[str] | None = None
+        if kernel_id is not None:
+            base = set(self._by_kernel.get(kernel_id, ()))
+        if path is not None:
+            with_path = self._by_path.get(path, set())
+            base = set(with_path) if base is None else base & with_path
+        if text:
+            folded = text.casefold()
+            base = {uid for uid in (self._jobs if base is None else base) if folded in self._text[uid]}
+        return base
+
     def query(self, query: Query) -> tuple[list[Record], str | None, dict[str, int]]:
         """One page of matching jobs (newest first), the next cursor, and the counts by group.
 
@@ -335,15 +362,7 @@ class JobStore:
         """
         after = decode_cursor(query.cursor) if query.cursor else None
         # The uids matching every filter but the statuses (None: every job).
-        base: set[str] | None = None
-        if query.kernel_id is not None:
-            base = set(self._by_kernel.get(query.kernel_id, ()))
-        if query.path is not None:
-            with_path = self._by_path.get(query.path, set())
-            base = set(with_path) if base is None else base & with_path
-        if query.text:
-            text = query.text.casefold()
-            base = {uid for uid in (self._jobs if base is None else base) if text in self._text[uid]}
+        base = self._filtered(query.kernel_id, query.path, query.text)
 
         counts = _empty_counts()
         if base is None:
