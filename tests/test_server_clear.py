@@ -35,6 +35,9 @@ async def test_clearing_removes_the_ended_jobs_of_a_kernel_or_path_and_nothing_e
     gone.close()
     await jp_fetch("api", "kernels", gone_id, method="DELETE")
     await api.wait_for_jobs(lambda jobs: statuses(jobs)["old-sleeper"] == "lost")
+    # Once the kernel is gone its jobs leave the server's memory for the history file.
+    store = jp_serverapp.web_app.settings["bgjobs_store"]
+    await api.wait_for_jobs(lambda jobs: all(store.get(job["uid"]) is None for job in jobs))
 
     kept_id, tab = await notebooks.open("kept.ipynb")
     other_id, other = await notebooks.open("other.ipynb")

@@ -110,14 +110,14 @@ async def test_retention_forgets_old_jobs_of_gone_kernels_on_disk_too(tmp_path: 
     store.apply_snapshot("gone", [record(f"g{i}", "gone", now - 60 * i) for i in range(4)])
     store.apply_snapshot("ancient", [record("a0", "ancient", now - 3 * 86400)])
     store.apply_snapshot("live", [record(f"l{i}", "live", now - 5 * 86400 - i) for i in range(3)])
-    store.prune(["live"], now)
-    kept = sorted(job["uid"] for job in store.query(Query(limit=100))[0])
+    await store.prune(["live"], now)
+    kept = sorted(job["uid"] for job in (await store.page(Query(limit=100)))[0])
     assert kept == ["g0", "g1", "l0", "l1", "l2"]  # the two newest of gone kernels; live kernels keep all
     await store.close()
 
     again = JobStore(History(path, log), max_age_days=1, max_jobs=2)
     await again.open(["live"])
-    assert sorted(job["uid"] for job in again.query(Query(limit=100))[0]) == kept
+    assert sorted(job["uid"] for job in (await again.page(Query(limit=100)))[0]) == kept
     await again.close()
 
 
@@ -135,7 +135,7 @@ async def test_an_unreadable_history_file_is_moved_aside(tmp_path: Path, caplog:
 
     again = JobStore(History(str(path), logging.getLogger("test")))
     await again.open()
-    assert [job["uid"] for job in again.query(Query())[0]] == ["u1"]
+    assert [job["uid"] for job in (await again.page(Query()))[0]] == ["u1"]
     await again.close()
 
 
@@ -150,6 +150,7 @@ async def test_a_record_sqlite_cannot_take_does_not_stop_the_history(
     await asyncio.wrap_future(history.flush())
     history.put({**record("u2", "k", time.time()), "kernel_id": "k"})
     await asyncio.wrap_future(history.flush())
-    assert [job["uid"] for job, _ in await asyncio.wrap_future(history.load())] == ["u2"]
+    stored = await asyncio.wrap_future(history.call(lambda db: [uid for (uid,) in db.execute("SELECT uid FROM jobs")]))
+    assert stored == ["u2"]
     assert "could not write 1 job(s)" in caplog.text
     await asyncio.wrap_future(history.close())

@@ -102,11 +102,16 @@ class BgJobsHandler(ExtensionHandlerMixin, APIHandler):
         ]
         return [*served, "OPTIONS"]
 
-    def find_job(self, uid: str) -> dict[str, Any]:
-        record = self.store.get(uid)
+    async def find_job(self, uid: str) -> dict[str, Any]:
+        """A job, held in memory or read from the history (``NotFound`` if neither has it)."""
+        record = await self.store.find(uid)
         if record is None:
             raise NotFound(f"no job with uid {uid}")
         return record
+
+    def view(self, record: dict[str, Any], now: float | None = None) -> dict[str, Any]:
+        """The Job JSON of a record: kept for a held one, made afresh for one from the history (not kept)."""
+        return self.views.get(record, now) if self.store.holds(record) else job_to_rest(record, now)
 
     def query_argument(self, name: str) -> str | None:
         value = self.get_query_argument(name, None)
@@ -145,9 +150,9 @@ class JobsHandler(BgJobsHandler):
             cursor=self.query_argument("cursor"),
         )
         await self.hub.refresh_paths()
-        page, next_cursor, counts = self.store.query(query)
+        page, next_cursor, counts = await self.store.page(query)
         now = time.time()
-        jobs = [self.views.get(record, now) for record in page]
+        jobs = [self.view(record, now) for record in page]
         self.finish(json.dumps({"jobs": jobs, "next_cursor": next_cursor, "counts": counts}))
 
     @web.authenticated
@@ -186,13 +191,13 @@ class JobHandler(BgJobsHandler):
     @domain_errors
     async def get(self, uid: str) -> None:
         await self.hub.refresh_paths()
-        self.finish(json.dumps(self.views.get(self.find_job(uid))))
+        self.finish(json.dumps(self.view(await self.find_job(uid))))
 
     @web.authenticated
     @authorized
     @domain_errors
     async def delete(self, uid: str) -> None:
-        record = self.find_job(uid)
+        record = await self.find_job(uid)
         if record["status"] in protocol.ACTIVE_STATES:
             raise Conflict(f"job {uid} is {record['status']}: kill it before removing it")
         relay = self.hub.relays.get(record["kernel_id"])
@@ -201,7 +206,7 @@ class JobHandler(BgJobsHandler):
                 await relay.request("remove", uid=uid)
             except NotFound:  # the kernel forgot it already: fine
                 pass
-        self.store.remove(uid)
+        await self.store.remove(uid)
         self.set_status(204)
         self.finish()
 
@@ -211,7 +216,7 @@ class JobKillHandler(BgJobsHandler):
     @authorized
     @domain_errors
     async def post(self, uid: str) -> None:
-        record = self.find_job(uid)
+        record = await self.find_job(uid)
         if record["status"] not in protocol.ACTIVE_STATES:
             raise Conflict(f"job {uid} is not running (it is {record['status']})")
         reply = await self.hub.relay_for(record["kernel_id"]).request("kill", uid=uid)
