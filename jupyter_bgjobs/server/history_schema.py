@@ -11,8 +11,10 @@ Triggers keep, for past rows only: ``job_paths`` (one row per notebook path
 of a job, for ``path=``), ``counts`` (jobs per status overall, per kernel and
 per path, so ``counts`` of an unfiltered page is a lookup, not a scan of a
 million rows) and ``search_index``, an FTS5 trigram index of the casefolded
-text that ``q=`` searches (substring search in time proportional to the
-matches; where FTS5 is missing, ``q=`` scans).
+text that ``q=`` searches: a search reads the rows that hold the text's
+rarest trigram (``search_terms`` says how many hold each) and checks each
+with LIKE, so its time follows that trigram's frequency, not the size of
+the history. Where FTS5 is missing, ``q=`` scans.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ _SEARCH_INDEX = """
 CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts5(
     search, content='jobs', content_rowid='rowid', tokenize='trigram case_sensitive 1'
 );
+CREATE VIRTUAL TABLE IF NOT EXISTS search_terms USING fts5vocab(search_index, 'row');
 """
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from .. import protocol
 from ..protocol import ProtocolError
 from .history_schema import STATES, has_search_index
-from .search import glob_pattern, like_pattern
+from .search import like_pattern
 
 Record = dict[str, Any]
 OrderKey = tuple[float, str]
@@ -28,6 +28,8 @@ ACTIVE = tuple(state for state in STATES if state in protocol.ACTIVE_STATES)
 ENDED = tuple(state for state in STATES if state not in protocol.ACTIVE_STATES)
 # Below this many characters a search cannot use trigrams (and scans).
 TRIGRAM = 3
+# A text that matches at least one row in this many of a state is found by walking that state's rows.
+DENSE = 50
 
 _log = logging.getLogger(__name__)
 
@@ -48,8 +50,24 @@ def _ids(values: Iterable[str]) -> str:
     return json.dumps(list(values))
 
 
-def _source(db: sqlite3.Connection, query: PastQuery) -> tuple[str, str, list[str], list[Any]]:
-    """(FROM clause, alias of the order columns, conditions, parameters) of the past rows a query filters."""
+def rarest_trigram(db: sqlite3.Connection, text: str) -> tuple[str, int]:
+    """The trigram of ``text`` that the fewest past jobs hold, and how many hold it (0: no job has the text)."""
+    trigrams = sorted({text[at : at + 3] for at in range(len(text) - 2)})
+    rows = db.execute(
+        "SELECT term, doc FROM search_terms WHERE term IN (SELECT value FROM json_each(?))", (json.dumps(trigrams),)
+    ).fetchall()
+    if len(rows) < len(trigrams):
+        return trigrams[0], 0
+    term, docs = min(rows, key=lambda row: row[1])
+    return term, int(docs)
+
+
+def _source(query: PastQuery, state: str | None, trigram: str | None) -> tuple[str, str, list[str], list[Any]]:
+    """(FROM clause, alias of the order columns, conditions, parameters) of the past rows a query filters.
+
+    With a text: the rows that hold ``trigram`` (from the index), each checked with LIKE; every row
+    checked with LIKE when ``trigram`` is None.
+    """
     conditions: list[str] = []
     params: list[Any] = []
     if query.path is not None:
@@ -67,31 +85,42 @@ def _source(db: sqlite3.Connection, query: PastQuery) -> tuple[str, str, list[st
         if query.kernel_id is not None:
             conditions.append("j.kernel_id = ?")
             params.append(query.kernel_id)
+    if state is not None:
+        conditions.append(f"{alias}.status = ?")
+        params.append(state)
+    if query.text and trigram is not None:
+        conditions.append("j.rowid IN (SELECT rowid FROM search_index WHERE search_index MATCH ?)")
+        params.append('search : "' + trigram.replace('"', '""') + '"')
     if query.text:
-        if len(query.text) >= TRIGRAM and has_search_index(db):
-            conditions.append("j.rowid IN (SELECT rowid FROM search_index WHERE search GLOB ?)")
-            params.append(glob_pattern(query.text))
-        else:
-            conditions.append("j.search LIKE ? ESCAPE '\\'")
-            params.append(like_pattern(query.text))
+        conditions.append("j.search LIKE ? ESCAPE '\\'")
+        params.append(like_pattern(query.text))
     return source, alias, conditions, params
 
 
 def page(db: sqlite3.Connection, query: PastQuery) -> tuple[list[Record], dict[str, int]]:
     """Up to ``limit + 1`` past jobs in order after ``after``, and the counts by state (every filter but states)."""
-    source, alias, conditions, params = _source(db, query)
+    trigram, holders = None, 0
+    if query.text and len(query.text) >= TRIGRAM and has_search_index(db):
+        trigram, holders = rarest_trigram(db, query.text)
+        if not holders:
+            return [], {}
+    found = counts(db, query, trigram)
+    everything = dict(db.execute("SELECT status, n FROM counts WHERE scope = 'all' AND name = ''").fetchall())
     keys: list[OrderKey] = []
     for state in query.states if query.states is not None else STATES:
-        where = [*conditions, f"{alias}.status = ?"]
-        args = [*params, state]
+        if not found.get(state):
+            continue  # nothing of this state matches: no need to look
+        # Many matches: walking the state's rows in order finds a page sooner than reading every holder.
+        dense = trigram is None or found[state] * DENSE >= everything.get(state, 0)
+        source, alias, conditions, params = _source(query, state, None if dense else trigram)
         if query.after is not None:
-            where.append(f"({alias}.key, {alias}.uid) > (?, ?)")
-            args.extend(query.after)
+            conditions.append(f"({alias}.key, {alias}.uid) > (?, ?)")
+            params.extend(query.after)
         sql = (
-            f"SELECT {alias}.key, {alias}.uid FROM {source} WHERE {' AND '.join(where)}"
+            f"SELECT {alias}.key, {alias}.uid FROM {source} WHERE {' AND '.join(conditions)}"
             f" ORDER BY {alias}.key, {alias}.uid LIMIT ?"
         )
-        keys.extend(db.execute(sql, [*args, query.limit + 1]))
+        keys.extend(db.execute(sql, [*params, query.limit + 1]))
     keys.sort()
     records = []
     for _, uid in keys[: query.limit + 1]:
@@ -99,12 +128,10 @@ def page(db: sqlite3.Connection, query: PastQuery) -> tuple[list[Record], dict[s
         record = _record(row[0]) if row is not None else None
         if record is not None:
             records.append(record)
-    return records, counts(db, query, source, alias, conditions, params)
+    return records, found
 
 
-def counts(
-    db: sqlite3.Connection, query: PastQuery, source: str, alias: str, conditions: list[str], params: list[Any]
-) -> dict[str, int]:
+def counts(db: sqlite3.Connection, query: PastQuery, trigram: str | None) -> dict[str, int]:
     """Past jobs by state that match every filter but the states: kept counts where one filter (or none) is set."""
     scope: tuple[str, str] | None = None
     if not query.text:
@@ -115,12 +142,13 @@ def counts(
         elif query.kernel_id is None and query.path is not None:
             scope = ("path", query.path)
     if scope is not None:
-        rows = db.execute("SELECT status, n FROM counts WHERE scope = ? AND name = ?", scope)
+        rows = db.execute("SELECT status, n FROM counts WHERE scope = ? AND name = ?", scope).fetchall()
     else:
+        source, alias, conditions, params = _source(query, None, trigram)
         rows = db.execute(
             f"SELECT {alias}.status, count(*) FROM {source} WHERE {' AND '.join(conditions)} GROUP BY {alias}.status",
             params,
-        )
+        ).fetchall()
     return {status: n for status, n in rows if n}
 
 

@@ -33,9 +33,3 @@ def like_pattern(text: str) -> str:
     """A LIKE pattern (``ESCAPE '\\'``) for "contains ``text``"."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
-
-
-def glob_pattern(text: str) -> str:
-    """A GLOB pattern for "contains ``text``" (GLOB has no escape: its special characters as classes)."""
-    escaped = "".join(f"[{char}]" if char in "*?[" else char for char in text)
-    return f"*{escaped}*"

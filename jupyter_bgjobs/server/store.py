@@ -100,6 +100,7 @@ class JobStore:
     async def _load(self, live_kernels: Iterable[str]) -> None:
         if self._history is None:
             return
+        began = time.monotonic()
         self._history.start()
         await asyncio.wrap_future(self._history.started())
         live = list(live_kernels)
@@ -116,7 +117,13 @@ class JobStore:
         ]
         for record in lost:
             self._history.put(record, past=True)
-        self._log.info("bgjobs: %d job(s) of running kernels taken back from %s", len(held), self._history.path)
+        self._log.info(
+            "bgjobs: history %s open in %.3f s: %d job(s) of running kernels taken back, %d lost",
+            self._history.path,
+            time.monotonic() - began,
+            len(held),
+            len(lost),
+        )
         self._notify(lost, [], write=False)
         self.prune(live)
 
