@@ -78,6 +78,7 @@ class JobStore:
         self._evict_listeners: list[EvictListener] = []
         self._opened = asyncio.Event()
         self._tasks: set[asyncio.Future[Any]] = set()
+        self._pruning: asyncio.Future[int] | None = None
 
     @property
     def keeps_past(self) -> bool:
@@ -263,12 +264,19 @@ class JobStore:
     def prune(self, live_kernels: Iterable[str], now: float | None = None) -> asyncio.Future[int]:
         """Retire gone kernels, then forget their ended jobs beyond the retention limits, in the background.
 
-        The future holds how many jobs were removed.
+        The future holds how many jobs were removed; a prune asked for while
+        another runs starts when that one is done.
         """
         self.retire_gone(set(live_kernels))
         cutoff = (now or time.time()) - self.max_age_days * 86400
+        self._pruning = self._spawn(self._prune_after(self._pruning, cutoff))
+        return self._pruning
+
+    async def _prune_after(self, before: asyncio.Future[int] | None, cutoff: float) -> int:
+        if before is not None:
+            await asyncio.wait([before])
         announce = functools.partial(self._notify, [], write=False)
-        return self._spawn(retention.prune(self._call, announce, cutoff, self.max_jobs, self._log))
+        return await retention.prune(self._call, announce, cutoff, self.max_jobs, self._log)
 
     def _spawn(self, coroutine: Any) -> asyncio.Future[Any]:
         task: asyncio.Future[Any] = asyncio.ensure_future(coroutine)
