@@ -214,9 +214,11 @@ def test_map_results_in_input_order_with_failures_per_item(dk: KernelSession) ->
     assert dk.value("sorted(g2.failures)") == [3]
     assert "ZeroDivisionError" in dk.value("g2.failures[3].traceback")
     assert dk.value("[j.progress['done'] for j in g2.jobs]") == [3, 3]
-    # An item result too big for an event comes back with its task's result.
+    # An item result too big for an event comes back as its task's dask result,
     dk.execute("g3 = jobs.map(lambda n: 'x' * n, [10, 200_000, 5], workers=1, on=client)")
     assert dk.value("[len(r) for r in g3.results(30)]") == [10, 200_000, 5]
+    dk.execute("big = jobs.new(lambda: 'y' * 300_000, on=client)")  # so does a big result
+    assert dk.value("[big.wait(30), len(big.result)]") == [True, 300_000]
 
 
 def test_killing_one_chunk_of_a_map_loses_no_other_result(dk: KernelSession) -> None:

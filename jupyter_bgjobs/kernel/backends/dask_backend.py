@@ -3,7 +3,8 @@
 A job is one task (``client.submit(run_task, ...)``, never pure: each job
 runs). What the task reports (started, output, progress, items, its end)
 comes as events on a topic of this backend's own, in the order the task
-sent them; its result comes back as the task's dask result.
+sent them; a result of up to 64 kB (pickled) comes in the ``ended`` event,
+a larger one as the task's dask result.
 
 Kill, in this order (``DaskTask.kill`` returns at once, a thread of the
 backend does the rest):
@@ -177,6 +178,9 @@ class DaskBackend(Backend):
         how = msg["how"]
         if how != "finished":
             self._end(task, how, msg["error"])
+            return
+        if "value" in msg:
+            self._end(task, "finished", msg["value"])
             return
         assert task.future is not None
         for index in msg["held"]:

@@ -11,8 +11,8 @@ thread, which only waits for the job, never sees an exception (an injected
 Everything else travels as events on the kernel's topic
 (``worker.log_event``, heard by ``client.subscribe_topic``), each
 ``{"t": task id, "k": kind, ...}``: ``started``, ``output``, ``progress``,
-``blocked``, ``item`` and one ``ended``. The result itself (and an item
-result too big for an event) is the dask result of the task.
+``blocked``, ``item`` and one ``ended`` (with the result when it is
+small). A result or item result too big for an event is the task's dask result.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from .shipping import remember_sources
 MAX_FORWARD = 1_000_000
 EVENT_TEXT = 16_000
 FLUSH_DELAY = 0.02
-# An item result larger than this comes back with the task's result, not in an event.
+# An item result (or a result) larger than this comes back as the task's dask result, not in an event.
 ITEM_EVENT_MAX = 64_000
 # How long the task waits for its "started" event to leave the worker before its code runs.
 STARTED_FLUSH = 0.5
@@ -248,6 +248,10 @@ def run_task(payload: bytes, task_id: str, topic: str) -> dict[str, Any] | None:
         how, value = ending(job)
         if how != "finished":
             run.event("ended", how=how, error=value)
+            return None
+        if len(value) <= ITEM_EVENT_MAX and not run.held:
+            # Small: in the event, which saves the kernel fetching the task's dask result.
+            run.event("ended", how="finished", held=[], value=value)
             return None
         run.event("ended", how="finished", held=sorted(run.held))
         return {"result": value, "held": run.held}
