@@ -254,6 +254,24 @@ def test_kill_ends_the_remote_task(tk: KernelSession, func: str) -> None:
     assert tk.value("[after.wait(60), after.result]") == [True, 9]
 
 
+def test_queued_until_a_worker_starts_it(tk: KernelSession) -> None:
+    # Both workers busy (one thread each): the next job waits, queued, on no worker; killed there, it never runs.
+    tk.execute("busy = [jobs.new(sleep_60, on=addr) for _ in range(2)]")
+    tk.wait_for("[j.status for j in busy]", ["running", "running"])
+    tk.execute("waiting = jobs.new(square, 5, on=addr); time.sleep(0.5)")
+    assert tk.value("[waiting.status, waiting.where['worker'], waiting.where['address'] == addr]") == [
+        "queued",
+        None,
+        True,
+    ]
+    assert tk.value("waiting.kill(wait=10)") is True
+    assert tk.value("[waiting.status, waiting.error['evalue']]") == ["killed", "killed before it started"]
+    tk.execute("for j in busy: j.kill(wait=10)")
+    assert tk.value("[j.status for j in busy]") == ["killed", "killed"]
+    tk.execute("time.sleep(0.5)")
+    assert tk.value("sum(len(v) for v in remote.processing().values())") == 0  # nothing runs it later
+
+
 def test_a_worker_killed_from_outside_fails_its_job_clearly(tk: KernelSession) -> None:
     tk.execute("dj = jobs.new(sleep_60, on=addr)")
     started(tk, "dj")
