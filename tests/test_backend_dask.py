@@ -15,6 +15,7 @@ import pytest
 
 from .conftest import KERNELS, KernelPool, _session
 from .kernel_session import KernelSession
+from .server_helpers import Api, Notebooks
 
 distributed = pytest.importorskip("distributed")
 
@@ -333,3 +334,25 @@ def test_without_the_extra_on_dask_names_the_install_command(kernel_pool: Kernel
             "%job: on='dask' needs dask.distributed, which is not installed in this kernel's environment: "
             "pip install 'jupyter-bgjobs[dask]'",
         )
+
+
+async def test_a_dask_job_shows_in_rest_with_where_it_runs(api: Api, notebooks: Notebooks, local_cluster: str) -> None:
+    kernel_id, tab = await notebooks.open("dask.ipynb", KERNEL)
+    await api.wait_for_kernel(kernel_id)  # the extension is loaded: `jobs` exists
+    await tab.run("import time")
+    await tab.run("def nap(): time.sleep(60)")
+    await tab.run(f"j = jobs.new(nap, on={local_cluster!r}, name='napper')")
+    (job,) = await api.wait_for_jobs(lambda jobs: [job["status"] for job in jobs] == ["running"])
+    worker = await tab.value("j.where['worker']")
+    dashboard = await tab.value("j.where['dashboard']")
+    assert job["where"] == {
+        "backend": "dask",
+        "pid": None,
+        "address": local_cluster,
+        "worker": worker,
+        "dashboard": dashboard,
+    }
+    assert dashboard.startswith("http://127.0.0.1:")
+    await api.call("POST", "jobs/{uid}/kill", expect=202, uid=job["uid"])
+    (job,) = await api.wait_for_jobs(lambda jobs: [job["status"] for job in jobs] == ["killed"])
+    assert job["where"]["worker"] == worker
