@@ -250,8 +250,11 @@ def adopt(db: sqlite3.Connection, kernel_id: str) -> list[Record]:
     return [record for record in map(_record, texts) if record is not None]
 
 
-def reopen(db: sqlite3.Connection, live: list[str]) -> tuple[list[tuple[Record, float]], list[tuple[Record, float]]]:
-    """At start: the jobs of the running kernels (now live rows), and the unfinished jobs of the others.
+def reopen(
+    db: sqlite3.Connection, live: list[str]
+) -> tuple[list[tuple[Record, float]], list[tuple[Record, float]], bool]:
+    """At start: the jobs of the running kernels (now live rows), the unfinished jobs of the others,
+    and whether there are past rows.
 
     Every other job becomes a past row. Only the rows that were live, and
     the unfinished ones, are read: not the whole file.
@@ -282,7 +285,12 @@ def reopen(db: sqlite3.Connection, live: list[str]) -> tuple[list[tuple[Record, 
     unfinished_records = [
         (record, updated) for record, updated in records(unfinished) if record["kernel_id"] not in live
     ]
-    return records(held), unfinished_records
+    return records(held), unfinished_records, has_past(db)
+
+
+def has_past(db: sqlite3.Connection) -> bool:
+    """Whether the file holds any past job."""
+    return bool(db.execute("SELECT EXISTS (SELECT 1 FROM jobs WHERE past = 1)").fetchone()[0])
 
 
 @dataclass(frozen=True)
