@@ -45,8 +45,9 @@ EVENT_TEXT = 16_000
 FLUSH_DELAY = 0.02
 # An item result (or a result) larger than this comes back as the task's dask result, not in an event.
 ITEM_EVENT_MAX = 64_000
-# How long the task waits for its "started" event to leave the worker before its code runs.
-STARTED_FLUSH = 0.5
+# How long at most the task waits for its "started" event to leave the
+# worker before its code runs (a few ms unless the machine is swamped).
+STARTED_FLUSH = 5.0
 
 
 class TaskRun:
