@@ -307,6 +307,14 @@ def test_an_embedded_cluster_starts_once_and_ends_with_the_kernel(kernel_pool: K
         same = session.value("[backend_for('dask') is b, e2.result in b.client.run(os.getpid).values()]")
         assert same == [True, True]
         assert error_of(session, "from distributed import default_client; default_client()")[0] == "ValueError"
+        # Its worker killed under it: failed at once (allowed-failures 0: dask does not run it again).
+        session.execute("d = jobs.new(time.sleep, 60, on='dask')")
+        assert session.wait_for("d.status", "running") == "running"
+        session.execute("import signal; os.kill(b.client.run(os.getpid)[d.where['worker']], signal.SIGKILL)")
+        assert session.value("[d.wait(20), d.status, d.error['ename']]") == [True, "failed", "WorkerDied"]
+        assert "died while it ran the job" in session.value("d.error['evalue']")
+        session.execute("client = b.client; client.wait_for_workers(len(pids), timeout=60)")  # its nanny's new one
+        pids = set(session.value("list(b.client.run(os.getpid).values())"))
     finally:
         # A shutdown request, as the server sends one (and kills the kernel
         # 5 s later): the cluster is closed when the request comes, not at exit.
