@@ -184,7 +184,8 @@ class DaskBackend(Backend):
         if "value" in msg:
             self._end(task, "finished", msg["value"])
             return
-        assert task.future is not None
+        while task.future is None:  # submit() has not stored it yet (it returns at once)
+            time.sleep(0.001)
         for index in msg["held"]:
             task.events.item(index, True, FutureValue(task.future, index))
         self._end(task, "finished", FutureValue(task.future))
@@ -200,8 +201,9 @@ class DaskBackend(Backend):
                 evalue = f"killed on request: the dask worker {address} was stopped"
                 self._end(task, "killed", _killed_record(evalue))
             else:
+                future = task.future
                 self._end(task, "failed", _died_record(task, "while it ran the job"))
-                self._kills.submit(self._forget, task)
+                self._kills.submit(self._forget, task, future)
 
     def _future_done(self, task: DaskTask, future: DaskFuture) -> None:
         """The task's future ended; only what no event reports is handled here (in a thread of dask's)."""
@@ -233,9 +235,8 @@ class DaskBackend(Backend):
             task.ended.set()
             self._tasks.pop(task.id, None)
         task.events.ended(how, value)
-        if how != "failed" or task.worker is None:
-            # The result now lives in the FutureValue, until the job's thread has loaded it.
-            task.future = None
+        # A result now lives in its FutureValue, until the job's thread has loaded it.
+        task.future = None
 
     # --- kill (threads of the backend) -------------------------------------------------
 
@@ -332,12 +333,12 @@ class DaskBackend(Backend):
             if not present:
                 self._worker_event(worker, {"action": "remove-worker"})
 
-    def _forget(self, task: DaskTask) -> None:
+    def _forget(self, task: DaskTask, future: DaskFuture | None) -> None:
         """A worker died under a task: cancel it and make sure no re-run of it lives on."""
         from .dask_worker import kill_task
 
-        if task.future is not None:
-            task.future.cancel()
+        if future is not None:
+            future.cancel()
         try:
             workers = list(self.client.scheduler_info(n_workers=-1)["workers"])
         except Exception:
