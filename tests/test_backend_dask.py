@@ -292,7 +292,12 @@ def test_an_embedded_cluster_starts_once_and_ends_with_the_kernel(kernel_pool: K
     session = KernelSession(client, KERNEL)
     try:
         session.stdout("%load_ext jupyter_bgjobs")
-        session.execute("import os, time; t = time.monotonic(); e = jobs.new(os.getpid, on='dask'); e.wait(60)")
+        # First asked for from a job's thread (as a jobs.map in %%job would): made in a thread of its own.
+        session.execute(
+            "import os, time\n"
+            "starter = jobs.new(lambda: jobs.new(os.getpid, on='dask'), name='starter'); starter.wait(60)\n"
+            "e = starter.result; e.wait(60)"
+        )
         assert session.value("[e.status, e.where['backend'], e.where['address'].startswith('tcp://127.0.0.1:')]") == [
             "finished",
             "dask",
