@@ -169,6 +169,7 @@ def test_notebook_functions_lambdas_and_expressions_run_on_the_cluster(dk: Kerne
     assert where["worker"] in workers
     assert where["pid"] is None
     assert where["dashboard"] == dk.value("client.dashboard_link")
+    assert f"  @dask {where['worker']}" in dk.stdout("%jobs")
     # %job --on dask: the names the expression uses are copied from the notebook now.
     dk.execute("base = 6")
     dk.execute("%job -n sq --on dask square(base)")
