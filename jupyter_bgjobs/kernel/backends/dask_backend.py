@@ -13,8 +13,9 @@ backend does the rest):
 2. ask the task's worker (``client.run``) to kill it as the kernel kills a
    thread job (``dask_worker.kill_task``); the job ends ``killed`` when the
    task's ``ended`` event says so;
-3. if it has not ended ``KILL_GRACE`` later (a C call that holds the GIL
-   also stops the worker's own loop), stop that worker: ``SIGKILL`` when it
+3. if the worker has not answered within ``KILL_GRACE`` (a C call that
+   holds the GIL also stops the worker's own loop), or the task has not
+   ended ``KILL_GRACE`` after its answer, stop that worker: ``SIGKILL`` when it
    runs on this machine (its nanny starts a new one), else
    ``client.restart_workers``; the job ends ``killed`` when the scheduler
    reports the worker removed.
@@ -258,13 +259,19 @@ class DaskBackend(Backend):
             if self._never_starts(task):
                 self._end(task, "killed", None)
                 return
-            if task.ended.is_set():
+            if task.ended.wait(KILL_GRACE):  # from the worker's answer: the kill is under way there
                 return
         else:
             assert task.worker is not None
-            self._calls.submit(self._run_on, kill_task, task.id, task.worker)
-        if task.ended.wait(KILL_GRACE):
-            return
+            call = self._calls.submit(self._run_on, kill_task, task.id, task.worker)
+            try:
+                call.result(KILL_GRACE)
+            except Exception:  # no answer in time (a call holding the GIL stops the worker's loop too)
+                answered = False
+            else:  # the grace counts from here: a swamped machine delays the answer, not the kill
+                answered = True
+            if task.ended.wait(KILL_GRACE if answered else 0):
+                return
         # A worker said it runs the task: its "started" event is on its way.
         while not task.started and not task.ended.wait(0.05):
             pass

@@ -115,6 +115,10 @@ class WorkerState:
 
     def __init__(self) -> None:
         install_blocking_patches()
+        # A task that computes holds the GIL; the worker's loop, which takes
+        # a kill and sends the task's events, waits for it up to the switch
+        # interval at each step (5 ms by default). As in a process worker.
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         self.manager = JobManager()
         self.lock = threading.Lock()
         self.runs: dict[str, TaskRun] = {}
