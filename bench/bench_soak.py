@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import secrets
 import statistics
 import sys
@@ -53,6 +54,7 @@ from jupyter_bgjobs import protocol
 
 TERMINAL = tuple(state for state in protocol.STATES if state not in protocol.ACTIVE_STATES)
 BAR_JOBS_P95 = 0.050
+BAR_JOBS_P95_ROUND2 = 0.025  # issue 13: 50 kernels x 2,000 jobs
 
 
 def load_code(kernel: int, jobs: int, bursts: int, start: float, gap: float) -> str:
@@ -441,7 +443,7 @@ async def main(args: argparse.Namespace) -> None:
         f" {args.bursts} bursts {args.seconds / args.bursts:.1f} s apart; {rounds} round(s), jobs.flush() after each;"
         f" {args.readers} REST reader processes, {args.subscribers} event subscribers"
     )
-    print("  (a 2-core machine, loaded by other test runs at the same time)")
+    print(f"  (a 2-core machine, loaded by other test runs at the same time: load average {os.getloadavg()[0]:.1f})")
     floor = await baseline_rss(kernels)
 
     server = ServerProcess()
@@ -475,7 +477,7 @@ async def main(args: argparse.Namespace) -> None:
             by_label.setdefault(label, []).append(spent)
     all_jobs = [spent for label, values in by_label.items() if label.startswith("jobs") for spent in values]
     lost = sum(result.lost(total)[0] for result in results)
-    print(f"  transitions lost in all rounds: {lost} of {total * rounds} jobs")
+    print(f"  transitions lost in all rounds: {lost} of {total * rounds} jobs (load now {os.getloadavg()[0]:.1f})")
     print(
         f"  REST under load, {len(samples)} GETs from {args.readers} reader processes (all rounds),"
         f" answers {dict(sorted(codes.items()))}:"
@@ -484,9 +486,10 @@ async def main(args: argparse.Namespace) -> None:
         print(f"    {label:38} {stats(values)}  ({len(values)})")
     print(f"    {'every GET jobs above':38} {stats(all_jobs)}  ({len(all_jobs)})")
     headline = percentile(by_label.get("jobs?limit=100", []), 0.95)
+    bar = BAR_JOBS_P95_ROUND2 if args.round2 else BAR_JOBS_P95
     print(
-        f"  GET jobs?limit=100 p95 {headline * 1000:.1f} ms against the bar of {BAR_JOBS_P95 * 1000:.0f} ms:"
-        f" {'under' if headline < BAR_JOBS_P95 else 'OVER'} ({headline / BAR_JOBS_P95:.2f} of the bar)"
+        f"  GET jobs?limit=100 p95 {headline * 1000:.1f} ms against the bar of {bar * 1000:.0f} ms:"
+        f" {'under' if headline < bar else 'OVER'} ({headline / bar:.2f} of the bar)"
     )
     peak = max(peaks[server_pid], server_hwm)
     print("  server RSS:")
@@ -496,7 +499,7 @@ async def main(args: argparse.Namespace) -> None:
         (
             "peak (VmHWM)",
             f"{mb(peak)}  ({peak / floor:.2f}x the floor; +{(peak - server_idle) / 1024:.1f} MB over idle,"
-            f" {(peak - server_idle) * 1024 / total:.0f} B per job of a round)",
+            f" {(peak - server_idle) / 1024 / total * 1000:.2f} MB per 1,000 jobs of a round)",
         ),
     ]
     for number, result in enumerate(results, 1):
