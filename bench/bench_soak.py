@@ -215,10 +215,21 @@ async def kernel_output(client: Any, code: str) -> str:
 
 async def start_kernels(server: ServerProcess, kernels: int) -> tuple[list[str], list[Any], list[int]]:
     """Notebook sessions and their kernels; ids, ZeroMQ clients and pids."""
-    ids = await asyncio.gather(*(server.start_session(f"nb-{k:02}.ipynb") for k in range(kernels)))
+    # In waves of 10: 50 kernels starting at once on 2 cores take minutes to
+    # answer, past any client's patience.
+    ids: list[str] = []
+    for wave in range(0, kernels, 10):
+        started = list(
+            await asyncio.gather(
+                *(server.start_session(f"nb-{k:02}.ipynb") for k in range(wave, min(wave + 10, kernels)))
+            )
+        )
+        for kernel_id in started:  # a client waits until the kernel answers
+            (await server.kernel_client(kernel_id, timeout=300)).stop_channels()
+        ids += started
     if server.extension:
-        await server.wait_ready(ids)
-    clients = [await server.kernel_client(kernel_id) for kernel_id in ids]
+        await server.wait_ready(ids, timeout=600)
+    clients = [await server.kernel_client(kernel_id, timeout=300) for kernel_id in ids]
     pids = [int(await kernel_output(client, "import os, time; print(os.getpid())")) for client in clients]
     return ids, clients, pids
 
