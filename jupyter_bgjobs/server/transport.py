@@ -77,22 +77,24 @@ class ReadTurns:
     def __init__(self, slice_seconds: float = READ_SLICE) -> None:
         self._slice = slice_seconds
         self._began: float | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # whose iteration the slice is
 
     async def next_turn(self) -> None:
         """Return when a reader may handle its next message (at once, or in a later loop iteration)."""
         loop = asyncio.get_running_loop()
         while True:
             began = self._began
-            if began is None:
-                self._began = loop.time()
-                loop.call_soon(self._end_slice)
+            if began is None or self._loop is not loop:  # (a slice of a loop that has ended: a new one)
+                self._began, self._loop = loop.time(), loop
+                loop.call_soon(self._end_slice, loop)
                 return
             if loop.time() - began <= self._slice:
                 return
             await asyncio.sleep(0)
 
-    def _end_slice(self) -> None:
-        self._began = None
+    def _end_slice(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._loop is loop:
+            self._began = None
 
 
 READ_TURNS = ReadTurns()
