@@ -49,3 +49,27 @@ export function clearedBy(job: IJob, scope: IHistoryScope): boolean {
     (!scope.path || job.paths.includes(scope.path))
   );
 }
+
+/**
+ * How many ended jobs the panel shows in the section of `target`: a
+ * notebook's (the first path a job is grouped by), or that of a kernel
+ * without one.
+ */
+export function endedShownIn(
+  target: IHistoryScope,
+  jobs: readonly IJob[],
+  pathsOf: (job: IJob) => readonly string[]
+): number {
+  let count = 0;
+  for (const job of jobs) {
+    const path = pathsOf(job)[0];
+    const shown = target.path
+      ? path === target.path &&
+        (!target.kernel_id || job.kernel_id === target.kernel_id)
+      : path === undefined && job.kernel_id === target.kernel_id;
+    if (shown && !isActive(job.status)) {
+      count += 1;
+    }
+  }
+  return count;
+}

@@ -3,7 +3,8 @@ import { InputGroup, ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { GroupFilter, matchesFilter } from './filter';
-import { groupJobs } from './grouping';
+import { groupJobs, sectionKey } from './grouping';
+import { isActive } from './api';
 import { IJobActions } from './jobrow';
 import { OutputRendering } from './outputview';
 import { JobSection } from './section';
@@ -194,10 +195,24 @@ function JobsList(props: IBodyProps): JSX.Element {
       </Message>
     );
   }
+  // Counted over every job held, not only those the filters let through:
+  // clearing a section's history clears all of its ended jobs.
+  const ended = new Map<string, number>();
+  for (const job of model.jobs) {
+    if (!isActive(job.status)) {
+      const key = sectionKey(model.pathsOf(job)[0] ?? null, job.kernel_id);
+      ended.set(key, (ended.get(key) ?? 0) + 1);
+    }
+  }
   return (
     <div className="jp-bgjobs-sections">
       {sections.map(section => (
-        <JobSection key={section.key} section={section} {...props} />
+        <JobSection
+          key={section.key}
+          section={section}
+          ended={ended.get(section.key) ?? 0}
+          {...props}
+        />
       ))}
     </div>
   );

@@ -1,5 +1,7 @@
 import { PromiseDelegate } from '@lumino/coreutils';
 
+import { endedShownIn } from '../history';
+import { IJob } from '../api';
 import { JobsModel } from '../model';
 import { at, makeJob } from './fixtures';
 import { MemoryClient, responseError } from './memoryclient';
@@ -203,5 +205,29 @@ describe('JobsModel: clearing the history of a notebook or kernel', () => {
       'no kernel kernel-a'
     );
     expect(uids()).toEqual(['a1']);
+  });
+});
+
+describe('endedShownIn', () => {
+  const remembered: Record<string, string[]> = { 'kernel-r': ['x.ipynb'] };
+  const pathsOf = (job: IJob) =>
+    job.paths.length > 0 ? job.paths : (remembered[job.kernel_id] ?? []);
+  const jobs = [
+    makeJob({ uid: '1', status: 'finished', paths: ['x.ipynb'] }),
+    makeJob({ uid: '2', status: 'running', paths: ['x.ipynb'] }),
+    makeJob({ uid: '3', status: 'lost', kernel_id: 'kernel-r', paths: [] }),
+    // Shown under its first path only.
+    makeJob({ uid: '4', status: 'failed', paths: ['y.ipynb', 'x.ipynb'] }),
+    makeJob({ uid: '5', status: 'killed', kernel_id: 'kernel-n', paths: [] }),
+    makeJob({ uid: '6', status: 'queued', kernel_id: 'kernel-n', paths: [] })
+  ];
+
+  it('counts the ended jobs of the section a notebook or kernel has', () => {
+    expect(endedShownIn({ path: 'x.ipynb' }, jobs, pathsOf)).toBe(2);
+    expect(endedShownIn({ path: 'y.ipynb' }, jobs, pathsOf)).toBe(1);
+    expect(endedShownIn({ kernel_id: 'kernel-n' }, jobs, pathsOf)).toBe(1);
+    // kernel-r's jobs show under x.ipynb, not in a section of the kernel.
+    expect(endedShownIn({ kernel_id: 'kernel-r' }, jobs, pathsOf)).toBe(0);
+    expect(endedShownIn({ path: 'z.ipynb' }, jobs, pathsOf)).toBe(0);
   });
 });
