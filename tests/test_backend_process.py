@@ -54,6 +54,9 @@ def broken(x):
 """
 
 
+PLACES = "'thread', 'process', 'dask', a dask scheduler address ('tcp://host:port') or a distributed.Client"
+
+
 def started(kernel: KernelSession, job: str) -> None:
     assert kernel.wait_for(f"{job}.status", "running") == "running"
 
@@ -120,10 +123,10 @@ def test_cell_magic_on_process_is_refused_and_says_why(pk: KernelSession) -> Non
     assert pk.value("'x' in globals()") is False
     ename, evalue = error_of(pk, "jobs.new(square, 1, on='mars')")
     assert ename == "ValueError"
-    assert evalue == "on='mars' is not a place to run a job; on= takes None, 'thread', 'process'"
+    assert evalue == f"on='mars' is not a place to run a job; on= takes None, {PLACES}"
     assert error_of(pk, "%job --on mars square(1)") == (
         "UsageError",
-        "%job: on='mars' is not a place to run a job; on= takes None, 'thread', 'process'",
+        f"%job: on='mars' is not a place to run a job; on= takes None, {PLACES}",
     )
 
 

@@ -39,8 +39,10 @@ from .server_helpers import OPENAPI, Api, Notebooks, check_against_openapi
 CASES = 40
 VERBS = ("get", "post", "put", "patch", "delete")
 PREFIX = "/jupyter-bgjobs/"
-# Reads first, then the verbs that change (and remove) the jobs the reads show.
+# Reads first, then the verbs that change (and remove) the jobs the reads show;
+# clearing a whole history last, so that removing one job still finds jobs to remove.
 ORDER = {"get": 0, "post": 1, "delete": 2}
+LAST = ("/jupyter-bgjobs/jobs", "delete")
 
 OPERATIONS = sorted(
     (
@@ -49,7 +51,7 @@ OPERATIONS = sorted(
         for verb, operation in item.items()
         if verb in VERBS
     ),
-    key=lambda op: (ORDER.get(op[1], 1), op[0]),
+    key=lambda op: (ORDER.get(op[1], 1), (op[0], op[1]) == LAST, op[0]),
 )
 
 FUZZ_SETTINGS = settings(
@@ -165,6 +167,14 @@ def invalid_values(parameter: dict[str, Any]) -> st.SearchStrategy[str]:
     return st.one_of(choices)
 
 
+def exploded(parameter: dict[str, Any]) -> list[dict[str, Any]]:
+    """A query parameter as the query string carries it: an exploded object is one parameter per property."""
+    schema = resolve(parameter["schema"])
+    if schema.get("type") != "object" or not parameter.get("explode", True):
+        return [parameter]
+    return [{"name": name, "in": "query", "schema": sub} for name, sub in schema["properties"].items()]
+
+
 @dataclass
 class Case:
     path: str  # the concrete path under the server's base URL
@@ -177,7 +187,7 @@ def cases(template: str, verb: str, operation: dict[str, Any], world: World) -> 
     item = OPENAPI["paths"][template]
     parameters = [*item.get("parameters", []), *operation.get("parameters", [])]
     in_path = {p["name"]: st.one_of(valid_values(p, world), invalid_values(p)) for p in parameters if p["in"] == "path"}
-    in_query = [p for p in parameters if p["in"] == "query"]
+    in_query = [q for p in parameters if p["in"] == "query" for q in exploded(p)]
     documented = {p["name"] for p in in_query}
     unknown = st.dictionaries(
         st.text(string.ascii_letters + "_[]", min_size=1, max_size=12).filter(lambda name: name not in documented),
@@ -281,6 +291,7 @@ SUCCESSES = {
     "POST /jupyter-bgjobs/jobs/{uid}/kill": [202],
     "POST /jupyter-bgjobs/kernels/{kernel_id}/kill": [202],
     "DELETE /jupyter-bgjobs/jobs/{uid}": [204],
+    "DELETE /jupyter-bgjobs/jobs": [200],
 }
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -110,14 +113,14 @@ async def test_retention_forgets_old_jobs_of_gone_kernels_on_disk_too(tmp_path: 
     store.apply_snapshot("gone", [record(f"g{i}", "gone", now - 60 * i) for i in range(4)])
     store.apply_snapshot("ancient", [record("a0", "ancient", now - 3 * 86400)])
     store.apply_snapshot("live", [record(f"l{i}", "live", now - 5 * 86400 - i) for i in range(3)])
-    store.prune(["live"], now)
-    kept = sorted(job["uid"] for job in store.query(Query(limit=100))[0])
+    await store.prune(["live"], now)
+    kept = sorted(job["uid"] for job in (await store.page(Query(limit=100)))[0])
     assert kept == ["g0", "g1", "l0", "l1", "l2"]  # the two newest of gone kernels; live kernels keep all
     await store.close()
 
     again = JobStore(History(path, log), max_age_days=1, max_jobs=2)
     await again.open(["live"])
-    assert sorted(job["uid"] for job in again.query(Query(limit=100))[0]) == kept
+    assert sorted(job["uid"] for job in (await again.page(Query(limit=100)))[0]) == kept
     await again.close()
 
 
@@ -135,7 +138,7 @@ async def test_an_unreadable_history_file_is_moved_aside(tmp_path: Path, caplog:
 
     again = JobStore(History(str(path), logging.getLogger("test")))
     await again.open()
-    assert [job["uid"] for job in again.query(Query())[0]] == ["u1"]
+    assert [job["uid"] for job in (await again.page(Query()))[0]] == ["u1"]
     await again.close()
 
 
@@ -150,6 +153,92 @@ async def test_a_record_sqlite_cannot_take_does_not_stop_the_history(
     await asyncio.wrap_future(history.flush())
     history.put({**record("u2", "k", time.time()), "kernel_id": "k"})
     await asyncio.wrap_future(history.flush())
-    assert [job["uid"] for job, _ in await asyncio.wrap_future(history.load())] == ["u2"]
+    stored = await asyncio.wrap_future(history.call(lambda db: [uid for (uid,) in db.execute("SELECT uid FROM jobs")]))
+    assert stored == ["u2"]
     assert "could not write 1 job(s)" in caplog.text
     await asyncio.wrap_future(history.close())
+
+
+V1_SCHEMA = """
+CREATE TABLE jobs (uid TEXT PRIMARY KEY, kernel_id TEXT NOT NULL, created REAL NOT NULL, ended REAL,
+                   updated REAL NOT NULL, record TEXT NOT NULL);
+CREATE INDEX jobs_ended ON jobs (ended);
+PRAGMA user_version = 1;
+"""
+
+
+def file_pragma(path: Path, name: str) -> int:
+    with closing(sqlite3.connect(path)) as db:
+        return int(db.execute(f"PRAGMA {name}").fetchone()[0])
+
+
+async def test_a_history_file_of_version_1_is_migrated(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "v1.sqlite"
+    now = time.time()
+    old = [{**record(f"v{i}", "gone", now - i), "kernel_id": "gone", "paths": ["old.ipynb"]} for i in range(30)]
+    old.append({**record("r0", "gone", now - 100, status="running"), "kernel_id": "gone", "paths": []})
+    with closing(sqlite3.connect(path)) as db:
+        db.executescript(V1_SCHEMA)
+        rows = [(r["uid"], r["kernel_id"], r["created"], r["ended"], now, json.dumps(r)) for r in old]
+        db.executemany("INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?)", [*rows, ("bad", "k", now, None, now, "{not json")])
+        db.commit()
+    assert file_pragma(path, "auto_vacuum") == 0
+    caplog.set_level(logging.INFO)
+
+    store = JobStore(History(str(path), logging.getLogger("test")))
+    await store.open()
+    page, cursor, counts = await store.page(Query(limit=1000))
+    assert [job["uid"] for job in page] == ["v0", *(f"v{i}" for i in range(1, 30)), "r0"]
+    assert cursor is None
+    assert counts == {"running": 0, "finished": 30, "dead": 1}
+    assert page[-1]["error"]["evalue"] == "the server stopped before the job ended"
+    assert [job["uid"] for job in (await store.page(Query(text="OLD.IPYNB", statuses=frozenset({"finished"}))))[0]] == [
+        f"v{i}" for i in range(30)
+    ]
+    assert store.get("v0") is None  # in the file, not in memory
+    await store.close()
+    assert "migrated 31 job(s)" in caplog.text
+    assert (file_pragma(path, "user_version"), file_pragma(path, "auto_vacuum")) == (2, 2)  # 2: incremental
+
+    again = JobStore(History(str(path), logging.getLogger("test")))
+    await again.open()
+    assert len((await again.page(Query(limit=1000)))[0]) == 31
+    await again.close()
+
+
+def big_record(uid: str, kernel_id: str, ended: float) -> dict[str, Any]:
+    return {**record(uid, kernel_id, ended), "kernel_id": kernel_id, "paths": ["soak.ipynb"], "output_tail": "x" * 4000}
+
+
+async def test_pruning_gives_the_space_back_and_never_touches_a_running_job(tmp_path: Path) -> None:
+    path = tmp_path / "soak.sqlite"
+    history = History(str(path), logging.getLogger("test"), batch_window=0)
+    store = JobStore(history, max_age_days=30, max_jobs=200)
+    await store.open()
+    assert await store.prune([]) == 0  # after the one opening starts, on an empty file
+    running = {**record("runs", "live", time.time() - 10 * 86400), "status": "running", "ended": None}
+    store.apply_snapshot("live", [running, record("live-done", "live", time.time() - 40 * 86400)])
+    sizes = []
+    for round_ in range(4):
+        now = time.time()
+        for i in range(2000):
+            history.put(big_record(f"r{round_}-{i}", f"gone{round_}", now - i), past=True)
+        await store.flush()
+        grown = path.stat().st_size
+        removed = await store.prune(["live"], now)
+        assert removed == (1800 if round_ == 0 else 2000)
+        await asyncio.wrap_future(history.call(lambda db: db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()))
+        sizes.append((grown, path.stat().st_size))
+        page, _, counts = await store.page(Query(limit=1000))
+        assert counts == {"running": 1, "finished": 201, "dead": 0}
+        assert [job["uid"] for job in page if job["kernel_id"] == "live"] == ["runs", "live-done"]
+    # Each round wrote about 9 MB; after its prune the file is back to what 200 jobs take.
+    assert all(grown > 8_000_000 for grown, _ in sizes), sizes
+    assert all(kept < 2_500_000 for _, kept in sizes), sizes
+    assert max(kept for _, kept in sizes) < 1.5 * min(kept for _, kept in sizes), sizes
+    # Retention by age spares the running kernel's jobs, even a 40-day-old one, and never a running job.
+    store.max_jobs = 0
+    await store.prune(["live"], time.time() + 365 * 86400)
+    page, _, counts = await store.page(Query(limit=1000))
+    assert [job["uid"] for job in page] == ["runs", "live-done"]
+    await store.close()

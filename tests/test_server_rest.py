@@ -198,6 +198,7 @@ async def test_client_mistakes_are_400_404_409_never_500(jp_fetch: Fetch, api: A
 async def test_every_route_refuses_requests_without_credentials(api: Api) -> None:
     routes = [
         ("GET", "jobs"),
+        ("DELETE", "jobs"),
         ("GET", "jobs/{uid}"),
         ("DELETE", "jobs/{uid}"),
         ("POST", "jobs/{uid}/kill"),

@@ -116,7 +116,7 @@ class JobMagics(Magics):
                 job = self.manager.run_cell(
                     shell.transform_cell(cell), user_ns, name=name, start=False, code=cell.rstrip("\n")
                 )
-        except (ValueError, TypeError) as error:  # an unknown --on, or what cannot be sent to a worker
+        except (ValueError, TypeError, ImportError) as error:  # an unknown --on, a missing extra, what cannot be sent
             raise UsageError(f"%job: {error}") from None
         except SyntaxError as error:
             if cell is None and _is_statement(code):

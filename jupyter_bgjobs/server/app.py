@@ -92,6 +92,7 @@ class BgJobsApp(ExtensionApp):
         )
         self.views = RestViews()
         self.store.add_listener(self.views.on_change)
+        self.store.add_evict_listener(self.views.forget)
         self.events = JobEvents(
             self.serverapp.event_logger,
             views=self.views,

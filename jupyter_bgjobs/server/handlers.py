@@ -10,6 +10,7 @@ as the kernels API itself is (read for GET, write for POST and DELETE).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import time
@@ -25,7 +26,7 @@ from .. import protocol
 from .errors import BadRequest, BgJobsError, Conflict, NotFound, Unavailable
 from .hub import RelayHub
 from .model import RestViews, job_to_rest
-from .params import parse_kill_body, parse_limit, parse_statuses
+from .params import CLEAR_FILTERS, parse_clear, parse_kill_body, parse_limit, parse_statuses
 from .store import JobStore, Query
 
 if TYPE_CHECKING:  # app.py imports this module
@@ -35,6 +36,9 @@ AUTH_RESOURCE = "kernels"
 URL_PREFIX = "jupyter-bgjobs"
 # Job uids and kernel ids in routes: what a uid may be.
 _ID = protocol.UID_REGEX
+
+# How many remove requests a history clear has under way in a kernel at once.
+FORGET_AT_ONCE = 50
 
 HTTP_STATUS: dict[type[BgJobsError], int] = {BadRequest: 400, NotFound: 404, Conflict: 409, Unavailable: 503}
 
@@ -98,11 +102,16 @@ class BgJobsHandler(ExtensionHandlerMixin, APIHandler):
         ]
         return [*served, "OPTIONS"]
 
-    def find_job(self, uid: str) -> dict[str, Any]:
-        record = self.store.get(uid)
+    async def find_job(self, uid: str) -> dict[str, Any]:
+        """A job, held in memory or read from the history (``NotFound`` if neither has it)."""
+        record = await self.store.find(uid)
         if record is None:
             raise NotFound(f"no job with uid {uid}")
         return record
+
+    def view(self, record: dict[str, Any], now: float | None = None) -> dict[str, Any]:
+        """The Job JSON of a record: kept for a held one, made afresh for one from the history (not kept)."""
+        return self.views.get(record, now) if self.store.holds(record) else job_to_rest(record, now)
 
     def query_argument(self, name: str) -> str | None:
         value = self.get_query_argument(name, None)
@@ -141,10 +150,39 @@ class JobsHandler(BgJobsHandler):
             cursor=self.query_argument("cursor"),
         )
         await self.hub.refresh_paths()
-        page, next_cursor, counts = self.store.query(query)
+        page, next_cursor, counts = await self.store.page(query)
         now = time.time()
-        jobs = [self.views.get(record, now) for record in page]
+        jobs = [self.view(record, now) for record in page]
         self.finish(json.dumps({"jobs": jobs, "next_cursor": next_cursor, "counts": counts}))
+
+    @web.authenticated
+    @authorized
+    @domain_errors
+    async def delete(self) -> None:
+        """Clear a history: every ended job of a kernel and/or notebook path, in the server and its kernel."""
+        kernel_id, path = parse_clear(*(self.get_query_argument(name, None) for name in CLEAR_FILTERS))
+        await self.hub.refresh_paths()
+        await self.forget_in_kernels(self.store.ended_in_memory(kernel_id, path))
+        removed = await self.store.clear(kernel_id, path)
+        self.finish(json.dumps({"removed": len(removed)}))
+
+    async def forget_in_kernels(self, records: list[dict[str, Any]]) -> None:
+        """Ask the running kernels to forget these ended jobs too (else their next snapshot brings them back)."""
+        asks = [
+            (relay, record["uid"])
+            for record in records
+            if (relay := self.hub.relays.get(record["kernel_id"])) is not None and relay.state == "ready"
+        ]
+        for start in range(0, len(asks), FORGET_AT_ONCE):
+            replies = await asyncio.gather(
+                *(relay.request("remove", uid=uid) for relay, uid in asks[start : start + FORGET_AT_ONCE]),
+                return_exceptions=True,
+            )
+            # A kernel that forgot a job already, or went away or timed out meanwhile:
+            # the server forgets the job all the same (as DELETE jobs/{uid} does).
+            for reply in replies:
+                if isinstance(reply, BaseException) and not isinstance(reply, BgJobsError):
+                    raise reply
 
 
 class JobHandler(BgJobsHandler):
@@ -153,13 +191,13 @@ class JobHandler(BgJobsHandler):
     @domain_errors
     async def get(self, uid: str) -> None:
         await self.hub.refresh_paths()
-        self.finish(json.dumps(self.views.get(self.find_job(uid))))
+        self.finish(json.dumps(self.view(await self.find_job(uid))))
 
     @web.authenticated
     @authorized
     @domain_errors
     async def delete(self, uid: str) -> None:
-        record = self.find_job(uid)
+        record = await self.find_job(uid)
         if record["status"] in protocol.ACTIVE_STATES:
             raise Conflict(f"job {uid} is {record['status']}: kill it before removing it")
         relay = self.hub.relays.get(record["kernel_id"])
@@ -168,7 +206,7 @@ class JobHandler(BgJobsHandler):
                 await relay.request("remove", uid=uid)
             except NotFound:  # the kernel forgot it already: fine
                 pass
-        self.store.remove(uid)
+        await self.store.remove(uid)
         self.set_status(204)
         self.finish()
 
@@ -178,7 +216,7 @@ class JobKillHandler(BgJobsHandler):
     @authorized
     @domain_errors
     async def post(self, uid: str) -> None:
-        record = self.find_job(uid)
+        record = await self.find_job(uid)
         if record["status"] not in protocol.ACTIVE_STATES:
             raise Conflict(f"job {uid} is not running (it is {record['status']})")
         reply = await self.hub.relay_for(record["kernel_id"]).request("kill", uid=uid)

@@ -1,15 +1,21 @@
-"""``History``: the jobs on disk, in a SQLite file written by one thread of its own.
+"""``History``: the jobs on disk, in a SQLite file owned by one thread of its own.
 
 The event loop never touches SQLite: it hands records to a queue and goes
-on. The writer thread drains the queue in batches (one transaction each,
-the last version of a record wins), so a burst of a thousand changes is a
-few commits. ``load``, ``flush`` and ``close`` run on that thread too and
-return futures the loop can await.
+on. The thread drains the queue in batches (one transaction each, the last
+version of a record wins), so a burst of a thousand changes is a few
+commits. Reads and bulk changes (``call``, with the functions of
+``history_sql``) run on that thread too, in the order they were asked for,
+after every write queued before them; they return futures the loop awaits.
+That order is what keeps the store's memory and the file consistent: a
+read asked for after a change sees it.
+
+The schema is ``history_schema``'s; a file of version 1 is migrated when
+opened, and a file without incremental auto-vacuum is converted (one
+``VACUUM``), so that pruning can give space back (``history_sql.vacuum``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
@@ -18,24 +24,19 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, TypeVar
+
+from . import history_schema as schema
+from .search import searchable
 
 Record = dict[str, Any]
+T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = schema.SCHEMA_VERSION
 # How long the writer gathers changes before it commits them.
 BATCH_WINDOW = 0.2
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    uid TEXT PRIMARY KEY,
-    kernel_id TEXT NOT NULL,
-    created REAL NOT NULL,
-    ended REAL,
-    updated REAL NOT NULL,
-    record TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS jobs_ended ON jobs (ended);
-"""
+# The write-ahead log is cut back to this size after checkpoints (else it keeps its largest size).
+JOURNAL_SIZE_LIMIT = 4 << 20
 
 _DELETE = object()  # a queued deletion, in place of a record
 
@@ -57,18 +58,33 @@ class History:
 
     # --- from the event loop ------------------------------------------------------
 
-    def put(self, record: Record) -> None:
-        """Write (or overwrite) a job; the record must not be changed afterwards."""
+    @property
+    def usable(self) -> bool:
+        """Whether the file is open (False before ``start``, or when it could not be opened or made)."""
+        return self._db is not None
+
+    def put(self, record: Record, past: bool = False) -> None:
+        """Write (or overwrite) a job; the record must not be changed afterwards.
+
+        ``past``: a job of a kernel that is gone (the store does not hold it).
+        """
         if not self._closed:
-            self._queue.put(("put", record))
+            self._queue.put(("put", (record, past)))
 
     def delete(self, uid: str) -> None:
         if not self._closed:
             self._queue.put(("delete", uid))
 
-    def load(self) -> Future[list[tuple[Record, float]]]:
-        """Every job on disk, with the time it was last written."""
-        return self._call(self._load)
+    def call(self, work: Callable[..., T], *args: Any) -> Future[T | None]:
+        """``work(connection, *args)`` on the history's thread, after the writes queued before it.
+
+        The future's result is None when there is no file to work on.
+        """
+        return self._call(lambda: work(self._db, *args) if self._db is not None else None)
+
+    def started(self) -> Future[None]:
+        """Done once the file is open (or known unusable)."""
+        return self._call(lambda: None)
 
     def flush(self) -> Future[None]:
         """Done once everything queued before is on disk."""
@@ -99,7 +115,7 @@ class History:
             deadline = time.monotonic() + self._batch_window
             while True:
                 if kind == "put":
-                    pending[item["uid"]] = item
+                    pending[item[0]["uid"]] = item
                 elif kind == "delete":
                     pending[item] = _DELETE
                 else:
@@ -154,16 +170,34 @@ class History:
     def _connect(self) -> sqlite3.Connection:
         if self.path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=10)
+        db = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
         try:
             version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
+            if version not in (0, 1, SCHEMA_VERSION):
                 raise sqlite3.DatabaseError(f"schema version {version}, this version reads {SCHEMA_VERSION}")
+            if db.execute("PRAGMA page_count").fetchone()[0] == 0:
+                db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # a new file: before its first table
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            db.commit()
+            db.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
+            with db:
+                if version == 1:
+                    started = time.monotonic()
+                    kept = schema.migrate_v1(db, searchable)
+                    self._log.info(
+                        "bgjobs: migrated %d job(s) of %s to schema %d in %.1f s",
+                        kept,
+                        self.path,
+                        SCHEMA_VERSION,
+                        time.monotonic() - started,
+                    )
+                else:
+                    schema.create(db)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if db.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
+                # An older file: converting it rewrites it once (VACUUM copies every page).
+                db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+                db.execute("VACUUM")
         except sqlite3.Error:
             db.close()
             raise
@@ -175,34 +209,18 @@ class History:
         now = time.time()
         rows = []
         gone = []
-        for uid, record in pending.items():
-            if record is _DELETE:
+        for uid, item in pending.items():
+            if item is _DELETE:
                 gone.append((uid,))
             else:
-                rows.append((uid, record["kernel_id"], record["created"], record["ended"], now, json.dumps(record)))
+                record, past = item
+                rows.append(schema.row_values(record, past, now, searchable))
         try:
             with self._db:
                 self._db.executemany("DELETE FROM jobs WHERE uid = ?", gone)
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO jobs (uid, kernel_id, created, ended, updated, record)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
+                self._db.executemany(schema.UPSERT, rows)
         except sqlite3.Error as error:
             self._log.error("bgjobs: could not write %d job(s) to %s: %s", len(pending), self.path, error)
-
-    def _load(self) -> list[tuple[Record, float]]:
-        if self._db is None:
-            return []
-        loaded = []
-        for text, updated in self._db.execute("SELECT record, updated FROM jobs"):
-            try:
-                record = json.loads(text)
-            except ValueError:
-                continue
-            if isinstance(record, dict):
-                loaded.append((record, float(updated)))
-        return loaded
 
     def _close(self) -> None:
         if self._db is not None:

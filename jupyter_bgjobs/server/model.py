@@ -63,5 +63,9 @@ class RestViews:
         return view
 
     def on_change(self, changed: list[Record], removed: list[str]) -> None:
-        for uid in removed:
+        self.forget(removed)
+
+    def forget(self, uids: list[str]) -> None:
+        """Drop what is kept for these jobs (removed, or moved from the store's memory to its history)."""
+        for uid in uids:
             self._views.pop(uid, None)

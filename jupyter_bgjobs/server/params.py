@@ -60,6 +60,23 @@ def parse_limit(value: str | None) -> int:
     return int(value)
 
 
+CLEAR_FILTERS = ("kernel_id", "path")
+
+
+def parse_clear(kernel_id: str | None, path: str | None) -> tuple[str | None, str | None]:
+    """The filters of ``DELETE jobs`` (clear a history): at least one, none empty (None: not given).
+
+    An empty one is refused rather than taken as absent (as ``GET jobs`` takes
+    it): a client whose variable is empty must not clear more than it meant.
+    """
+    for name, value in zip(CLEAR_FILTERS, (kernel_id, path)):
+        if value == "":
+            raise BadRequest(f"{name} is empty; give the kernel id or notebook path whose ended jobs to remove")
+    if kernel_id is None and path is None:
+        raise BadRequest("give kernel_id or path (or both): the kernel or notebook whose ended jobs to remove")
+    return kernel_id, path
+
+
 def parse_kill_body(body: Any) -> str | None:
     """The ``group`` of a ``POST kernels/{id}/kill`` body (None: every running job)."""
     if body is None:

@@ -9,15 +9,13 @@ worker, which has the kernel's ``sys.path`` and working directory.
 from __future__ import annotations
 
 import os
-import pickle
 from typing import Any
 
 import cloudpickle
 
-from ..code import describe_function
 from .base import Backend, RemoteTask, TaskEvents, Work
 from .process_pool import WorkerPool
-from .shipping import source_lines
+from .shipping import pickle_work
 
 
 class ProcessBackend(Backend):
@@ -34,16 +32,7 @@ class ProcessBackend(Backend):
         return self._pool.size
 
     def prepare(self, work: Work) -> bytes:
-        what = work.label if work.items is None and work.label else describe_function(work.func)
-        try:
-            payload: bytes = cloudpickle.dumps((work, source_lines(work.func)), protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as error:
-            raise TypeError(
-                f"on='process': cannot send {what} and what it uses to a worker process "
-                f"({type(error).__name__}: {error}); everything a process job uses is pickled with cloudpickle: "
-                "locks, open files, sockets and generators cannot be (see docs/backends.md)"
-            ) from error
-        return payload
+        return pickle_work(work, "process", "a worker process")
 
     def submit(self, prepared: bytes, events: TaskEvents) -> RemoteTask:
         return self._pool.submit(prepared, events)

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import builtins
 import linecache
+import pickle
 from collections.abc import Callable, Iterator
 from types import CodeType
 from typing import Any
 
+import cloudpickle
+
+from ..code import describe_function
 from .base import Work
 
 
@@ -73,3 +77,17 @@ def remember_sources(func: Callable[..., Any], sources: dict[str, list[str]]) ->
 def _renamed(code: CodeType, filename: str) -> CodeType:
     consts = tuple(_renamed(const, filename) if isinstance(const, CodeType) else const for const in code.co_consts)
     return code.replace(co_filename=filename, co_consts=consts)
+
+
+def pickle_work(work: Work, on: str, where: str) -> bytes:
+    """``work`` and its cell's lines, pickled with cloudpickle; a clear ``TypeError`` if it cannot be sent."""
+    what = work.label if work.items is None and work.label else describe_function(work.func)
+    try:
+        payload: bytes = cloudpickle.dumps((work, source_lines(work.func)), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as error:
+        raise TypeError(
+            f"on={on!r}: cannot send {what} and what it uses to {where} "
+            f"({type(error).__name__}: {error}); everything a {on} job uses is pickled with cloudpickle: "
+            "locks, open files, sockets and generators cannot be (see docs/backends.md)"
+        ) from error
+    return payload
