@@ -3,7 +3,7 @@
  * shows where it runs, that place checked against the kernel's own answer
  * and the machine, and the panel's kill ends it `killed`.
  *
- * Each backend is one entry of `ALL_BACKENDS`: the cell that starts its job and
+ * Each backend is one entry of `BACKENDS`: the cell that starts its job and
  * what its details must say, checked against the kernel's record and what
  * the machine says (the process's parent, the dask dashboard's answer).
  */
@@ -64,7 +64,7 @@ const ASK = [
   '    for j in jobs.all.values() if j.name}}))'
 ].join('\n');
 
-const ALL_BACKENDS: IBackend[] = [
+const BACKENDS: IBackend[] = [
   {
     name: 'on-process',
     start: '%job -n on-process --on process spin(60)',
@@ -144,19 +144,6 @@ test('remote jobs show where they run, and the panel kills them', async ({
   const jobs = new JobsSidebar(page);
   const path = `${tmpPath}/remote.ipynb`;
   await openNotebook(page, path);
-  // Until the dask backend is merged (then this goes): only what the kernel has.
-  const hasDask = await askKernel<boolean>(
-    page,
-    'import importlib.util, json\n' +
-      'print(json.dumps(importlib.util.find_spec("jupyter_bgjobs.kernel.backends.dask_backend") is not None))'
-  );
-  const BACKENDS = ALL_BACKENDS.filter(
-    backend => hasDask || backend.name !== 'on-dask'
-  );
-  test.info().annotations.push({
-    type: 'backends',
-    description: BACKENDS.map(backend => backend.name).join(', ')
-  });
   await startJobs(page, BACKENDS);
   await jobs.open();
 
