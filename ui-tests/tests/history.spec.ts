@@ -23,30 +23,6 @@ async function jobsOnServer(
   }, path);
 }
 
-/**
- * Whether the server has the `DELETE jobs` route: it refuses a request that
- * names no kernel or path with a 400; a server without it answers 405.
- */
-async function serverClearsHistory(
-  page: IJupyterLabPageFixture
-): Promise<boolean> {
-  return page.evaluate(async () => {
-    const { baseUrl } = window.jupyterapp.serviceManager.serverSettings;
-    const response = await fetch(`${baseUrl}jupyter-bgjobs/jobs`, {
-      method: 'DELETE'
-    });
-    return response.status !== 405;
-  });
-}
-
-// Until the server branch with the route is merged (then this goes).
-test.beforeEach(async ({ page }) => {
-  test.skip(
-    !(await serverClearsHistory(page)),
-    'the server has no DELETE jobs route yet'
-  );
-});
-
 test('the Clear history button of a notebook removes its ended jobs, and only those', async ({
   page,
   tmpPath
