@@ -1,4 +1,5 @@
 import { IHistoryScope, IJob, isActive } from './api';
+import { sectionKey } from './grouping';
 
 /**
  * The requests that clear the history of one section of the panel.
@@ -51,25 +52,36 @@ export function clearedBy(job: IJob, scope: IHistoryScope): boolean {
 }
 
 /**
+ * How many ended jobs each section of the panel holds, by section key (see
+ * `sectionKey`): the panel groups a job by its first path, or its kernel.
+ */
+export function endedBySection(
+  jobs: readonly IJob[],
+  pathsOf: (job: IJob) => readonly string[]
+): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const job of jobs) {
+    if (!isActive(job.status)) {
+      const key = sectionKey(pathsOf(job)[0] ?? null, job.kernel_id);
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
+
+/**
  * How many ended jobs the panel shows in the section of `target`: a
- * notebook's (the first path a job is grouped by), or that of a kernel
- * without one.
+ * notebook's (`{path}`), or that of a kernel without one (`{kernel_id}`).
  */
 export function endedShownIn(
   target: IHistoryScope,
   jobs: readonly IJob[],
   pathsOf: (job: IJob) => readonly string[]
 ): number {
-  let count = 0;
-  for (const job of jobs) {
-    const path = pathsOf(job)[0];
-    const shown = target.path
-      ? path === target.path &&
-        (!target.kernel_id || job.kernel_id === target.kernel_id)
-      : path === undefined && job.kernel_id === target.kernel_id;
-    if (shown && !isActive(job.status)) {
-      count += 1;
-    }
-  }
-  return count;
+  const key = sectionKey(target.path ?? null, target.kernel_id ?? '');
+  const shown =
+    target.path && target.kernel_id
+      ? jobs.filter(job => job.kernel_id === target.kernel_id)
+      : jobs;
+  return endedBySection(shown, pathsOf).get(key) ?? 0;
 }

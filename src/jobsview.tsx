@@ -3,8 +3,8 @@ import { InputGroup, ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { GroupFilter, matchesFilter } from './filter';
-import { groupJobs, sectionKey } from './grouping';
-import { isActive } from './api';
+import { groupJobs } from './grouping';
+import { endedBySection } from './history';
 import { IJobActions } from './jobrow';
 import { OutputRendering } from './outputview';
 import { JobSection } from './section';
@@ -197,13 +197,7 @@ function JobsList(props: IBodyProps): JSX.Element {
   }
   // Counted over every job held, not only those the filters let through:
   // clearing a section's history clears all of its ended jobs.
-  const ended = new Map<string, number>();
-  for (const job of model.jobs) {
-    if (!isActive(job.status)) {
-      const key = sectionKey(model.pathsOf(job)[0] ?? null, job.kernel_id);
-      ended.set(key, (ended.get(key) ?? 0) + 1);
-    }
-  }
+  const ended = endedBySection(model.jobs, job => model.pathsOf(job));
   return (
     <div className="jp-bgjobs-sections">
       {sections.map(section => (

@@ -1,6 +1,6 @@
 import { PromiseDelegate } from '@lumino/coreutils';
 
-import { endedShownIn } from '../history';
+import { endedBySection, endedShownIn } from '../history';
 import { IJob } from '../api';
 import { JobsModel } from '../model';
 import { at, makeJob } from './fixtures';
@@ -229,5 +229,13 @@ describe('endedShownIn', () => {
     // kernel-r's jobs show under x.ipynb, not in a section of the kernel.
     expect(endedShownIn({ kernel_id: 'kernel-r' }, jobs, pathsOf)).toBe(0);
     expect(endedShownIn({ path: 'z.ipynb' }, jobs, pathsOf)).toBe(0);
+  });
+
+  it('counts them for every section at once, by section key', () => {
+    expect([...endedBySection(jobs, pathsOf)].sort()).toEqual([
+      ['kernel:kernel-n', 1],
+      ['x.ipynb', 2],
+      ['y.ipynb', 1]
+    ]);
   });
 });
