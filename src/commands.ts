@@ -193,7 +193,9 @@ export function addCommands(
           buttons: [
             Dialog.cancelButton(),
             Dialog.warnButton({ label: trans.__('Clear History') })
-          ]
+          ],
+          // What goes cannot come back: Enter cancels.
+          defaultButton: 0
         });
         if (answer.button.accept) {
           await model
