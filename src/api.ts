@@ -119,6 +119,15 @@ export interface IJobsQuery {
   cursor?: string;
 }
 
+/**
+ * Whose history `DELETE jobs` clears: the ended jobs of a kernel, of a
+ * notebook path, or (both given) of that kernel at that path.
+ */
+export interface IHistoryScope {
+  kernel_id?: string;
+  path?: string;
+}
+
 /** The largest `limit` the server accepts for `GET jobs`. */
 export const MAX_PAGE_SIZE = 1000;
 
@@ -211,6 +220,28 @@ export class BgJobsClient {
     return uid;
   }
 
+  /**
+   * Forget every ended job (finished, failed, killed, lost) of a kernel
+   * and/or notebook path; running and queued ones stay. The server announces
+   * the removals on the event bus too.
+   *
+   * @returns how many jobs the server removed
+   */
+  async clearHistory(scope: IHistoryScope): Promise<number> {
+    const answer = await this._request<{ removed: number }>(
+      `jobs?${scopeParams(scope)}`,
+      { method: 'DELETE' }
+    );
+    return answer.removed;
+  }
+
+  /** How many ended jobs the server holds of a kernel and/or notebook path. */
+  async countHistory(scope: IHistoryScope): Promise<number> {
+    // The counts answer for every status, whatever the page holds.
+    const page = await this.listJobs({ ...scope, limit: 1 });
+    return page.counts.finished + page.counts.dead;
+  }
+
   /** Every kernel of the server, with whether background jobs work there. */
   listKernels(): Promise<IKernelSummary[]> {
     return this._request<IKernelSummary[]>('kernels');
@@ -233,4 +264,21 @@ export class BgJobsClient {
   private _request<T>(endPoint: string, init: RequestInit = {}): Promise<T> {
     return requestAPI<T>(endPoint, init, this.serverSettings);
   }
+}
+
+/** The query of a history scope; a scope that names nothing is a mistake. */
+function scopeParams(scope: IHistoryScope): string {
+  const params = new URLSearchParams();
+  if (scope.kernel_id) {
+    params.set('kernel_id', scope.kernel_id);
+  }
+  if (scope.path) {
+    params.set('path', scope.path);
+  }
+  const query = params.toString();
+  if (!query) {
+    // The server would refuse it (400); a whole-server clear is not this call.
+    throw new Error('a history scope needs a kernel_id or a path');
+  }
+  return query;
 }

@@ -5,8 +5,9 @@ import { clearIcon, refreshIcon, stopIcon } from '@jupyterlab/ui-components';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { IDisposable } from '@lumino/disposable';
 
-import { isActive } from './api';
-import { jobLabel } from './format';
+import { IHistoryScope, isActive } from './api';
+import { baseName, jobLabel } from './format';
+import { endedShownIn } from './history';
 import { jobsIcon } from './icons';
 import { IJobsModel } from './tokens';
 
@@ -21,6 +22,11 @@ export namespace CommandIDs {
   export const kill = 'jupyter-bgjobs:kill';
   /** Remove the ended job `uid`. */
   export const remove = 'jupyter-bgjobs:remove';
+  /**
+   * Clear the history (the ended jobs) of the notebook at `path`, or of the
+   * kernel `kernel_id`; with neither, of the notebook in the main area.
+   */
+  export const clearHistory = 'jupyter-bgjobs:clear-history';
   /** Open the notebook at `path`. */
   export const openNotebook = 'jupyter-bgjobs:open-notebook';
 }
@@ -30,7 +36,8 @@ export const PALETTE_COMMANDS = [
   CommandIDs.open,
   CommandIDs.refresh,
   CommandIDs.killAll,
-  CommandIDs.clearFinished
+  CommandIDs.clearFinished,
+  CommandIDs.clearHistory
 ];
 
 /**
@@ -55,6 +62,33 @@ export function addCommands(
     const job = model.getJob(uid);
     return job ? trans.__('job %1 (%2)', job.number, jobLabel(job)) : uid;
   };
+  const historyOf = (args: ReadonlyPartialJSONObject): IHistoryScope | null => {
+    const target: IHistoryScope = {};
+    if (typeof args.path === 'string' && args.path) {
+      target.path = args.path;
+    }
+    if (typeof args.kernel_id === 'string' && args.kernel_id) {
+      target.kernel_id = args.kernel_id;
+    }
+    if (target.path || target.kernel_id) {
+      return target;
+    }
+    const path = documentPath(app);
+    return path ? { path } : null;
+  };
+  /** A notebook by its file name, a kernel by its name and short id. */
+  const nameOf = (target: IHistoryScope) => {
+    if (target.path) {
+      return baseName(target.path);
+    }
+    const id = target.kernel_id ?? '';
+    const kernel = model.getKernel(id);
+    return kernel
+      ? trans.__('kernel %1 (%2)', kernel.kernel_name, id.slice(0, 8))
+      : trans.__('kernel %1', id.slice(0, 8));
+  };
+  const endedIn = (target: IHistoryScope) =>
+    endedShownIn(target, model.jobs, job => model.pathsOf(job));
 
   const registered = [
     commands.addCommand(CommandIDs.open, {
@@ -112,6 +146,64 @@ export function addCommands(
           .clearEnded()
           .catch(failed(trans.__('Could not remove every ended job')))
     }),
+    commands.addCommand(CommandIDs.clearHistory, {
+      label: args => {
+        const target = historyOf(args);
+        return target
+          ? trans.__('Clear Background Jobs History of %1…', nameOf(target))
+          : trans.__('Clear Background Jobs History of This Notebook…');
+      },
+      caption: trans.__(
+        'Remove the ended jobs of a notebook from the server for good; running jobs stay'
+      ),
+      icon: args => (args.isPalette ? undefined : clearIcon),
+      isEnabled: args => {
+        const target = historyOf(args);
+        return target !== null && endedIn(target) > 0;
+      },
+      execute: async args => {
+        const target = historyOf(args);
+        if (!target) {
+          return;
+        }
+        const name = nameOf(target);
+        let count: number;
+        try {
+          // The server's count: the panel holds only the newest ended jobs.
+          count = await model.countHistory(target);
+        } catch (error) {
+          return failed(trans.__('Could not count the ended jobs of %1', name))(
+            error
+          );
+        }
+        if (count === 0) {
+          Notification.info(trans.__('%1 has no ended jobs to clear.', name), {
+            autoClose: 4000
+          });
+          return;
+        }
+        const answer = await showDialog({
+          title: trans.__('Clear the history of %1?', name),
+          body: trans._n(
+            '%1 ended job (finished, failed, killed or lost) of %2 will be removed from the server for good. Running jobs stay.',
+            '%1 ended jobs (finished, failed, killed or lost) of %2 will be removed from the server for good. Running jobs stay.',
+            count,
+            target.path ?? name
+          ),
+          buttons: [
+            Dialog.cancelButton(),
+            Dialog.warnButton({ label: trans.__('Clear History') })
+          ],
+          // What goes cannot come back: Enter cancels.
+          defaultButton: 0
+        });
+        if (answer.button.accept) {
+          await model
+            .clearHistory(target)
+            .catch(failed(trans.__('Could not clear the history of %1', name)));
+        }
+      }
+    }),
     commands.addCommand(CommandIDs.kill, {
       label: args => trans.__('Kill %1', describe(uidOf(args))),
       icon: stopIcon,
@@ -148,6 +240,7 @@ export function addCommands(
       enabled = now;
       commands.notifyCommandChanged(CommandIDs.killAll);
       commands.notifyCommandChanged(CommandIDs.clearFinished);
+      commands.notifyCommandChanged(CommandIDs.clearHistory);
     }
   };
   model.changed.connect(onChanged);
@@ -161,4 +254,16 @@ export function addCommands(
       registered.splice(0).forEach(item => item.dispose());
     }
   };
+}
+
+/**
+ * The path of the document in the main area (a notebook's, in JupyterLab and
+ * Notebook 7), or null. Document widgets carry their context's path.
+ */
+function documentPath(app: JupyterFrontEnd): string | null {
+  const widget = app.shell.currentWidget as {
+    context?: { path?: unknown };
+  } | null;
+  const path = widget?.context?.path;
+  return typeof path === 'string' && path ? path : null;
 }

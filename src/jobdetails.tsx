@@ -50,9 +50,7 @@ export function JobDetails(props: {
         </DetailBlock>
       )}
       {job.where && job.where.backend !== 'thread' && (
-        <div className="jp-bgjobs-where">
-          {trans.__('Runs on: %1', whereText(job.where))}
-        </div>
+        <JobWhere where={job.where} trans={trans} />
       )}
       <DetailBlock title={trans.__('Code')} className="jp-bgjobs-source">
         <pre className="jp-bgjobs-pre">{job.code}</pre>
@@ -66,11 +64,75 @@ export function JobDetails(props: {
   );
 }
 
-/** `process pid 4242`, `dask tcp://10.0.0.5:8786 worker-1`: where a remote job runs. */
-function whereText(where: IJobWhere): string {
+/**
+ * Where a remote job runs, and a link to its cluster's dashboard when there
+ * is one (a web address only: the record comes from the kernel, and a
+ * `javascript:` link would run in JupyterLab's page).
+ */
+export function JobWhere(props: {
+  where: IJobWhere;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { where, trans } = props;
+  const dashboard = webAddress(where.dashboard);
+  return (
+    <div className="jp-bgjobs-where">
+      <span className="jp-bgjobs-where-text">
+        {trans.__('Runs on: %1', whereText(where, trans))}
+      </span>
+      {dashboard && (
+        <a
+          className="jp-bgjobs-dashboard"
+          href={dashboard}
+          target="_blank"
+          rel="noopener noreferrer"
+          title={dashboard}
+        >
+          {trans.__('Dashboard')}
+        </a>
+      )}
+    </div>
+  );
+}
+
+/**
+ * `process pid 4242`, `dask worker tcp://10.0.0.7:40123 of scheduler
+ * tcp://10.0.0.5:8786`: where a remote job runs, as much as is known yet.
+ */
+export function whereText(where: IJobWhere, trans: TranslationBundle): string {
   const { backend, pid, address, worker } = where;
-  const pidText = pid !== null ? `pid ${pid}` : null;
-  return [backend, pidText, address, worker].filter(part => part).join(' ');
+  const parts = [backend];
+  if (pid !== null) {
+    parts.push(trans.__('pid %1', pid));
+  }
+  if (worker) {
+    parts.push(trans.__('worker %1', worker));
+  }
+  if (address) {
+    parts.push(
+      backend === 'dask'
+        ? worker
+          ? trans.__('of scheduler %1', address)
+          : trans.__('scheduler %1', address)
+        : address
+    );
+  }
+  return parts.join(' ');
+}
+
+/** The address as an absolute http(s) URL, or null for anything else. */
+function webAddress(address: string | null): string | null {
+  if (!address) {
+    return null;
+  }
+  try {
+    const url = new URL(address, window.location.href);
+    return url.protocol === 'http:' || url.protocol === 'https:'
+      ? url.href
+      : null;
+  } catch {
+    return null;
+  }
 }
 
 function DetailBlock(props: {

@@ -8,7 +8,7 @@ import {
 } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { IJob, isActive } from './api';
+import { IHistoryScope, IJob, isActive } from './api';
 import { baseName, jobLabel } from './format';
 import { JobDetails } from './jobdetails';
 import { blockedText, ElapsedTime, ProgressBar, StatusBadge } from './jobparts';
@@ -21,6 +21,8 @@ export interface IJobActions {
   remove(job: IJob): void;
   openNotebook(path: string): void;
   loadDetails(job: IJob): void;
+  /** Clear the ended jobs of a notebook (`path`) or kernel (`kernel_id`). */
+  clearHistory(target: IHistoryScope): void;
 }
 
 /** One job: number, name or code, state, elapsed time, progress, actions. */

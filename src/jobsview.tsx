@@ -4,6 +4,7 @@ import * as React from 'react';
 
 import { GroupFilter, matchesFilter } from './filter';
 import { groupJobs } from './grouping';
+import { endedBySection } from './history';
 import { IJobActions } from './jobrow';
 import { OutputRendering } from './outputview';
 import { JobSection } from './section';
@@ -194,10 +195,18 @@ function JobsList(props: IBodyProps): JSX.Element {
       </Message>
     );
   }
+  // Counted over every job held, not only those the filters let through:
+  // clearing a section's history clears all of its ended jobs.
+  const ended = endedBySection(model.jobs, job => model.pathsOf(job));
   return (
     <div className="jp-bgjobs-sections">
       {sections.map(section => (
-        <JobSection key={section.key} section={section} {...props} />
+        <JobSection
+          key={section.key}
+          section={section}
+          ended={ended.get(section.key) ?? 0}
+          {...props}
+        />
       ))}
     </div>
   );

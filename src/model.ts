@@ -1,11 +1,20 @@
-import { Event, ServerConnection } from '@jupyterlab/services';
+import { Event } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { BgJobsClient, Counts, IJob, IKernelSummary, isActive } from './api';
+import {
+  BgJobsClient,
+  Counts,
+  IHistoryScope,
+  IJob,
+  IKernelSummary,
+  isActive
+} from './api';
 import { parseJobsEvent } from './events';
-import { isErrorStatus } from './request';
+import { clearedBy, historyScopes } from './history';
+import { describeError, isErrorStatus } from './request';
 import { SnapshotReconciler } from './reconciler';
 import { RefreshSchedule } from './schedule';
+import { fulfilled, settleInBatches, throwFirstFailure } from './settled';
 import { DEFAULT_SETTINGS } from './settings';
 import { JobStore } from './jobstore';
 import { TransitionTracker } from './transitions';
@@ -194,19 +203,40 @@ export class JobsModel implements IJobsModel {
     const uids = this.jobs
       .filter(job => !isActive(job.status))
       .map(job => job.uid);
-    const outcomes: PromiseSettledResult<string>[] = [];
-    for (let i = 0; i < uids.length; i += REMOVE_CONCURRENCY) {
-      const batch = uids.slice(i, i + REMOVE_CONCURRENCY);
-      outcomes.push(
-        ...(await Promise.allSettled(
-          batch.map(uid => this._client.forgetJob(uid))
-        ))
-      );
-    }
+    const outcomes = await settleInBatches(uids, REMOVE_CONCURRENCY, uid =>
+      this._client.forgetJob(uid)
+    );
     const removed = fulfilled(outcomes);
     this._merge([], removed);
     throwFirstFailure(outcomes);
     return removed.length;
+  }
+
+  async countHistory(target: IHistoryScope): Promise<number> {
+    const counts = await Promise.all(
+      this._historyScopes(target).map(scope => this._client.countHistory(scope))
+    );
+    return counts.reduce((sum, count) => sum + count, 0);
+  }
+
+  async clearHistory(target: IHistoryScope): Promise<number> {
+    const scopes = this._historyScopes(target);
+    // Only what had ended when the server was asked is surely gone there; a
+    // job that ends meanwhile stays or goes as the server's events say.
+    const ended = this.jobs.filter(job => !isActive(job.status));
+    const outcomes = await Promise.allSettled(
+      scopes.map(scope => this._client.clearHistory(scope))
+    );
+    const cleared = scopes.filter((_, i) => outcomes[i].status === 'fulfilled');
+    const removed = ended.filter(job =>
+      cleared.some(scope => clearedBy(job, scope))
+    );
+    this._merge(
+      [],
+      removed.map(job => job.uid)
+    );
+    throwFirstFailure(outcomes);
+    return fulfilled(outcomes).reduce((sum, count) => sum + count, 0);
   }
 
   configure(config: Partial<IJobsModelConfig>): void {
@@ -266,7 +296,7 @@ export class JobsModel implements IJobsModel {
         return;
       }
       this._connection = isErrorStatus(error, 404) ? 'missing' : 'unreachable';
-      this._error = describe(error);
+      this._error = describeError(error);
       // The event socket is most likely down too: rely on polling until an
       // event proves otherwise.
       this._updateSource = 'polling';
@@ -332,6 +362,10 @@ export class JobsModel implements IJobsModel {
     this._merge(batch.changed, batch.removed);
   }
 
+  private _historyScopes(target: IHistoryScope): IHistoryScope[] {
+    return historyScopes(target, this.jobs, job => this.pathsOf(job));
+  }
+
   /** Poll often while changes are not pushed or a kernel is still connecting. */
   private _updateSchedule(): boolean {
     return this._schedule.update(
@@ -354,26 +388,4 @@ export class JobsModel implements IJobsModel {
   private _isDisposed = false;
   private _changed = new Signal<this, void>(this);
   private _transitioned = new Signal<this, readonly IJobTransition[]>(this);
-}
-
-function describe(error: unknown): string {
-  if (error instanceof ServerConnection.ResponseError) {
-    return `${error.response.status}: ${error.message}`;
-  }
-  return error instanceof Error ? error.message : String(error);
-}
-
-function fulfilled<T>(outcomes: PromiseSettledResult<T>[]): T[] {
-  return outcomes
-    .filter((o): o is PromiseFulfilledResult<T> => o.status === 'fulfilled')
-    .map(outcome => outcome.value);
-}
-
-function throwFirstFailure(outcomes: PromiseSettledResult<unknown>[]): void {
-  const failure = outcomes.find(
-    (o): o is PromiseRejectedResult => o.status === 'rejected'
-  );
-  if (failure) {
-    throw failure.reason;
-  }
 }

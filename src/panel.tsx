@@ -43,6 +43,8 @@ export class JobsPanel extends SidePanel {
       remove: job => void commands.execute(CommandIDs.remove, { uid: job.uid }),
       openNotebook: path =>
         void commands.execute(CommandIDs.openNotebook, { path }),
+      clearHistory: target =>
+        void commands.execute(CommandIDs.clearHistory, { ...target }),
       loadDetails: job =>
         // The row already shows what the list brought; details only add to it.
         void model.loadDetails(job.uid).catch(() => undefined)

@@ -12,6 +12,14 @@ export function isErrorStatus(error: unknown, status: number): boolean {
   );
 }
 
+/** An error in words: the server's status and message, or the error's message. */
+export function describeError(error: unknown): string {
+  if (error instanceof ServerConnection.ResponseError) {
+    return `${error.response.status}: ${error.message}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
 /**
  * Call the REST API of the server extension.
  *

@@ -2,6 +2,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import {
   caretDownIcon,
   caretRightIcon,
+  clearIcon,
   kernelIcon,
   launchIcon,
   notebookIcon
@@ -19,13 +20,15 @@ import { IJobsModel } from './tokens';
 /** The jobs of one notebook (or kernel), under a header that folds them. */
 export function JobSection(props: {
   section: IJobSection;
+  /** How many ended jobs the model holds here, whatever the filters show. */
+  ended: number;
   model: IJobsModel;
   state: JobsViewState;
   actions: IJobActions;
   rendering: OutputRendering;
   trans: TranslationBundle;
 }): JSX.Element {
-  const { section, model, state, actions, rendering, trans } = props;
+  const { section, ended, model, state, actions, rendering, trans } = props;
   const collapsed = state.isCollapsed(section.key);
   const kernels = section.kernelIds
     .map(id => model.getKernel(id))
@@ -76,6 +79,32 @@ export function JobSection(props: {
             ? trans.__('%1 running', running)
             : trans._n('%1 job', '%1 jobs', section.jobs.length)}
         </span>
+        <button
+          type="button"
+          className="jp-bgjobs-action jp-bgjobs-clear-history jp-Button jp-mod-minimal"
+          title={
+            ended > 0
+              ? trans.__('Clear the history of %1', title)
+              : trans.__('%1 has no ended jobs to clear', title)
+          }
+          aria-label={trans.__('Clear the history of %1', title)}
+          // Focusable while there is nothing to clear, and a click on it
+          // never folds the section.
+          aria-disabled={ended === 0}
+          onClick={event => {
+            event.stopPropagation();
+            if (ended === 0) {
+              return;
+            }
+            actions.clearHistory(
+              section.path
+                ? { path: section.path }
+                : { kernel_id: section.kernelIds[0] }
+            );
+          }}
+        >
+          <clearIcon.react tag="span" elementSize="small" />
+        </button>
         {section.path && (
           <button
             type="button"

@@ -2,7 +2,7 @@ import { Token } from '@lumino/coreutils';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal } from '@lumino/signaling';
 
-import { Counts, IJob, IKernelSummary, JobStatus } from './api';
+import { Counts, IHistoryScope, IJob, IKernelSummary, JobStatus } from './api';
 
 /** Whether the model could reach the server extension. */
 export type ConnectionState = 'connecting' | 'ok' | 'missing' | 'unreachable';
@@ -69,6 +69,17 @@ export interface IJobsModel extends IDisposable {
   killAll(): Promise<number>;
   /** Remove every ended job the model holds; resolves to how many went. */
   clearEnded(): Promise<number>;
+  /**
+   * How many ended jobs the server holds of a notebook (`{path}`) or of a
+   * kernel (`{kernel_id}`): what `clearHistory` of it would remove. It can
+   * be more than the model holds (it keeps only the newest ended jobs).
+   */
+  countHistory(target: IHistoryScope): Promise<number>;
+  /**
+   * Forget every ended job of a notebook or kernel, on the server and here;
+   * running and queued jobs stay. Resolves to how many the server removed.
+   */
+  clearHistory(target: IHistoryScope): Promise<number>;
   configure(config: Partial<IJobsModelConfig>): void;
 }
 

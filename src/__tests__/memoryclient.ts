@@ -2,6 +2,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import {
   BgJobsClient,
+  IHistoryScope,
   IJob,
   IJobsPage,
   IJobsQuery,
@@ -26,6 +27,8 @@ export class MemoryClient extends BgJobsClient {
   gate: Promise<void> | null = null;
   /** Uids whose DELETE answers 404 (already gone). */
   gone = new Set<string>();
+  /** Answers of `clearHistory` wait for this promise (after the removal) when set. */
+  clearGate: Promise<void> | null = null;
 
   async listJobs(query: IJobsQuery = {}): Promise<IJobsPage> {
     this.calls.push(`GET jobs ${JSON.stringify(query)}`);
@@ -34,7 +37,15 @@ export class MemoryClient extends BgJobsClient {
     await this.gate;
     this._check();
     const words = query.status ? query.status.split(',') : null;
-    const matching = all.filter(
+    // As the server: counts of every filter but the statuses.
+    const base = all.filter(
+      job =>
+        (!query.kernel_id || job.kernel_id === query.kernel_id) &&
+        (!query.path || job.paths.includes(query.path))
+    );
+    const counts = { running: 0, finished: 0, dead: 0 };
+    base.forEach(job => (counts[STATUS_GROUP[job.status]] += 1));
+    const matching = base.filter(
       job =>
         !words ||
         words.includes(job.status) ||
@@ -47,7 +58,7 @@ export class MemoryClient extends BgJobsClient {
     return {
       jobs: page,
       next_cursor: more ? String(start + limit) : null,
-      counts: { running: 0, finished: 0, dead: 0 }
+      counts
     };
   }
 
@@ -82,6 +93,25 @@ export class MemoryClient extends BgJobsClient {
       throw responseError(404, `no job with uid ${uid}`);
     }
     this.jobs = this.jobs.filter(job => job.uid !== uid);
+  }
+
+  async clearHistory(scope: IHistoryScope): Promise<number> {
+    this.calls.push(`DELETE jobs ${JSON.stringify(scope)}`);
+    this._check();
+    if (!scope.kernel_id && !scope.path) {
+      throw responseError(400, 'give kernel_id or path (or both)');
+    }
+    // The server removes at once; its answer may take a while to arrive.
+    const kept = this.jobs.filter(
+      job =>
+        STATUS_GROUP[job.status] === 'running' ||
+        (scope.kernel_id !== undefined && job.kernel_id !== scope.kernel_id) ||
+        (scope.path !== undefined && !job.paths.includes(scope.path))
+    );
+    const removed = this.jobs.length - kept.length;
+    this.jobs = kept;
+    await this.clearGate;
+    return removed;
   }
 
   async listKernels(): Promise<IKernelSummary[]> {

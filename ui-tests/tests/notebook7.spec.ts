@@ -30,7 +30,7 @@ async function jobsOf(
   return (await response.json()).jobs;
 }
 
-test('in Notebook 7, View → Show Background Jobs lists the notebook’s job and kills it', async ({
+test('in Notebook 7, View → Show Background Jobs lists the notebook’s job, kills it and clears it', async ({
   page,
   request
 }) => {
@@ -113,6 +113,16 @@ test('in Notebook 7, View → Show Background Jobs lists the notebook’s job an
     expect(
       (await jobsOf(request, path)).map(job => [job.uid, job.status])
     ).toEqual([[jobs[0].uid, 'killed']]);
+
+    // The notebook's header clears its history, through the same dialog.
+    await section.locator(SELECTORS.clearHistory).click();
+    const dialog = page.locator(SELECTORS.dialog);
+    await expect(dialog.locator(SELECTORS.dialogBody)).toHaveText(
+      `1 ended job (finished, failed, killed or lost) of ${path} will be removed from the server for good. Running jobs stay.`
+    );
+    await dialog.locator(SELECTORS.dialogAccept).click();
+    await expect(section).toHaveCount(0);
+    expect(await jobsOf(request, path)).toEqual([]);
   } finally {
     // The kernel goes with its session; the folder with its notebook.
     const sessions = await (await request.get('/api/sessions')).json();

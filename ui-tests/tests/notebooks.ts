@@ -72,3 +72,22 @@ export async function runInFirstCell(
     throw new Error(`could not run the first cell of ${name}`);
   }
 }
+
+/**
+ * Run `code` in the first cell of the notebook on screen and return what it
+ * printed, as JSON: the kernel's own answer, for a test to check the panel
+ * against.
+ */
+export async function askKernel<T>(
+  page: IJupyterLabPageFixture,
+  code: string
+): Promise<T> {
+  await runInFirstCell(page, code);
+  const output = (await page.notebook.getCellTextOutput(0)) ?? [];
+  const text = output.join('').trim();
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new Error(`the kernel did not answer JSON: ${text}`);
+  }
+}
