@@ -18,7 +18,10 @@ as a notebook's are (cloudpickle ships them by value).
    (a C call holding the GIL: its worker is killed, and replaced by its
    nanny). Bar: under 1 s in every case.
 
-    .venv/bin/python bench/bench_dask.py [--rounds 5] [--tiny 100] [--kills 3]
+With ``--all``, the same map on threads and ``on="process"`` (as many
+workers) joins each round: the worked example of docs/backends.md.
+
+    .venv/bin/python bench/bench_dask.py [--rounds 5] [--tiny 100] [--kills 3] [--all]
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--tiny", type=int, default=100, help="tiny tasks per contender")
     parser.add_argument("--kills", type=int, default=3, help="kills per case")
+    parser.add_argument("--all", action="store_true", help="threads and on='process' in the same rounds too")
     args = parser.parse_args()
 
     from jupyter_bgjobs.kernel import JobManager
@@ -81,10 +85,14 @@ def main() -> None:
         "on=dask": lambda: jobs.map(count_primes, items, workers=16, on="dask").results(),
         "client.map+gather": lambda: client.gather(client.map(count_primes, items, pure=False)),
     }
+    if args.all:  # the worked example of docs/backends.md: the same map on threads and processes too
+        jobs.map(tiny, range(4), workers=workers, on="process").results()  # warm: its workers started
+        contenders["threads"] = lambda: jobs.map(count_primes, items, workers=workers).results()
+        contenders["on=process"] = lambda: jobs.map(count_primes, items, workers=workers, on="process").results()
     times: dict[str, list[float]] = {name: [] for name in contenders}
     names = list(contenders)
     for round_ in range(args.rounds):
-        for name in names[round_ % 2 :] + names[: round_ % 2]:
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
             began = time.perf_counter()
             results = contenders[name]()
             times[name].append(time.perf_counter() - began)
@@ -95,6 +103,10 @@ def main() -> None:
         print(f"  {name:22s} {value:6.3f}  (runs: {', '.join(f'{v:.3f}' for v in times[name])})")
     ratio = statistics.median(d / c for d, c in zip(times["on=dask"], times["client.map+gather"]))
     print(f"  on=dask / client.map+gather = {ratio:.2f}x  (bar <= 1.15x: {'ok' if ratio <= 1.15 else 'MISSED'})")
+    if args.all:
+        for other in ("threads", "on=process"):
+            versus = statistics.median(o / d for o, d in zip(times[other], times["on=dask"]))
+            print(f"  {other} / on=dask = {versus:.2f}x")
 
     ours, theirs = [], []
     for i in range(args.tiny):

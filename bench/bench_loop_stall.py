@@ -52,8 +52,10 @@ for job in jobs.list():
 """
 
 
-async def phase(kernels: int, jobs: int, extension: bool, profile: str | None) -> tuple[list[float], int, float]:
-    """Run the load on a new server; the probe's lateness samples, events seen, seconds."""
+async def phase(
+    kernels: int, jobs: int, extension: bool, profile: str | None
+) -> tuple[list[tuple[float, float, float]], int, float]:
+    """Run the load on a new server; the probe's (lateness, loop CPU) samples, events seen, seconds."""
     log = os.environ.get("LOOP_PROBE_LOG") if extension else None  # the server's log, to read the slow callbacks
     server = ServerProcess(extension=extension, more_extensions=["loop_probe"], log=log)
     await server.start()
@@ -91,7 +93,7 @@ async def phase(kernels: int, jobs: int, extension: bool, profile: str | None) -
         if profile:
             await server.fetch("DELETE", "bench-loop-probe/profile", params={"file": profile})
         probe = await server.json("GET", "bench-loop-probe")
-        samples = [late for _, late in probe["lateness"]]
+        samples = [(late, cpu, process) for _, late, cpu, process in probe["lateness"]]
         full = [seconds for generation, seconds in probe["gc"] if generation == 2]
         print(
             f"  garbage collections: {len(probe['gc'])}, of them {len(full)} full ones taking"
@@ -108,17 +110,22 @@ async def phase(kernels: int, jobs: int, extension: bool, profile: str | None) -
         await server.stop()
 
 
-def stats(samples: list[float]) -> str:
-    over = sum(late > BAR for late in samples)
+def stats(samples: list[tuple[float, float, float]]) -> str:
+    lateness = [late for late, _, _ in samples]
+    over = sum(late > BAR for late in lateness)
+    worst_late, worst_cpu, worst_process = max(samples)
     return (
-        f"max {max(samples) * 1000:6.1f} ms  p99 {percentile(samples, 0.99) * 1000:5.1f} ms"
-        f"  p50 {percentile(samples, 0.5) * 1000:4.1f} ms  over 50 ms: {over} of {len(samples)} wake-ups"
+        f"max {worst_late * 1000:6.1f} ms  p99 {percentile(lateness, 0.99) * 1000:5.1f} ms"
+        f"  p50 {percentile(lateness, 0.5) * 1000:4.1f} ms  over 50 ms: {over} of {len(samples)} wake-ups;"
+        f" CPU in the longest stall: the loop's thread {worst_cpu * 1000:.0f} ms, the server's"
+        f" {worst_process * 1000:.0f} ms; the loop's most in any one {max(cpu for _, cpu, _ in samples) * 1000:.0f} ms"
     )
 
 
 async def main(kernels: int, jobs: int, profile: str | None) -> None:
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))
     print(f"{kernels} kernels x {jobs} jobs = {kernels * jobs} jobs started in a row, ending at once")
+    print(f"  load average before: {os.getloadavg()[0]:.1f} (other work on the machine)")
     with_ext, events, seconds = await phase(kernels, jobs, True, profile)
     print(f"  with jupyter_bgjobs: {seconds:.1f} s, {events} job changes on the bus")
     without, _, base_seconds = await phase(kernels, jobs, False, None)
@@ -126,7 +133,7 @@ async def main(kernels: int, jobs: int, profile: str | None) -> None:
     print("lateness of a 5 ms wake-up on the server's loop (bar: max under 50 ms):")
     print(f"  with jupyter_bgjobs   {stats(with_ext)}")
     print(f"  without (floor)       {stats(without)}")
-    print(f"  max with / bar: {max(with_ext) / BAR:.2f}x")
+    print(f"  max with / bar: {max(with_ext)[0] / BAR:.2f}x  (load average at the end: {os.getloadavg()[0]:.1f})")
     if profile:
         print(f"the loop's profile during the load ({profile}), by own time:")
         pstats.Stats(profile, stream=sys.stdout).sort_stats("tottime").print_stats(25)

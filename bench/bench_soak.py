@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import secrets
 import statistics
 import sys
@@ -53,6 +54,7 @@ from jupyter_bgjobs import protocol
 
 TERMINAL = tuple(state for state in protocol.STATES if state not in protocol.ACTIVE_STATES)
 BAR_JOBS_P95 = 0.050
+BAR_JOBS_P95_ROUND2 = 0.025  # issue 13: 50 kernels x 2,000 jobs
 
 
 def load_code(kernel: int, jobs: int, bursts: int, start: float, gap: float) -> str:
@@ -213,10 +215,21 @@ async def kernel_output(client: Any, code: str) -> str:
 
 async def start_kernels(server: ServerProcess, kernels: int) -> tuple[list[str], list[Any], list[int]]:
     """Notebook sessions and their kernels; ids, ZeroMQ clients and pids."""
-    ids = await asyncio.gather(*(server.start_session(f"nb-{k:02}.ipynb") for k in range(kernels)))
+    # In waves of 10: 50 kernels starting at once on 2 cores take minutes to
+    # answer, past any client's patience.
+    ids: list[str] = []
+    for wave in range(0, kernels, 10):
+        started = list(
+            await asyncio.gather(
+                *(server.start_session(f"nb-{k:02}.ipynb") for k in range(wave, min(wave + 10, kernels)))
+            )
+        )
+        for kernel_id in started:  # a client waits until the kernel answers
+            (await server.kernel_client(kernel_id, timeout=300)).stop_channels()
+        ids += started
     if server.extension:
-        await server.wait_ready(ids)
-    clients = [await server.kernel_client(kernel_id) for kernel_id in ids]
+        await server.wait_ready(ids, timeout=600)
+    clients = [await server.kernel_client(kernel_id, timeout=300) for kernel_id in ids]
     pids = [int(await kernel_output(client, "import os, time; print(os.getpid())")) for client in clients]
     return ids, clients, pids
 
@@ -441,7 +454,7 @@ async def main(args: argparse.Namespace) -> None:
         f" {args.bursts} bursts {args.seconds / args.bursts:.1f} s apart; {rounds} round(s), jobs.flush() after each;"
         f" {args.readers} REST reader processes, {args.subscribers} event subscribers"
     )
-    print("  (a 2-core machine, loaded by other test runs at the same time)")
+    print(f"  (a 2-core machine, loaded by other test runs at the same time: load average {os.getloadavg()[0]:.1f})")
     floor = await baseline_rss(kernels)
 
     server = ServerProcess()
@@ -475,7 +488,7 @@ async def main(args: argparse.Namespace) -> None:
             by_label.setdefault(label, []).append(spent)
     all_jobs = [spent for label, values in by_label.items() if label.startswith("jobs") for spent in values]
     lost = sum(result.lost(total)[0] for result in results)
-    print(f"  transitions lost in all rounds: {lost} of {total * rounds} jobs")
+    print(f"  transitions lost in all rounds: {lost} of {total * rounds} jobs (load now {os.getloadavg()[0]:.1f})")
     print(
         f"  REST under load, {len(samples)} GETs from {args.readers} reader processes (all rounds),"
         f" answers {dict(sorted(codes.items()))}:"
@@ -484,9 +497,10 @@ async def main(args: argparse.Namespace) -> None:
         print(f"    {label:38} {stats(values)}  ({len(values)})")
     print(f"    {'every GET jobs above':38} {stats(all_jobs)}  ({len(all_jobs)})")
     headline = percentile(by_label.get("jobs?limit=100", []), 0.95)
+    bar = BAR_JOBS_P95_ROUND2 if args.round2 else BAR_JOBS_P95
     print(
-        f"  GET jobs?limit=100 p95 {headline * 1000:.1f} ms against the bar of {BAR_JOBS_P95 * 1000:.0f} ms:"
-        f" {'under' if headline < BAR_JOBS_P95 else 'OVER'} ({headline / BAR_JOBS_P95:.2f} of the bar)"
+        f"  GET jobs?limit=100 p95 {headline * 1000:.1f} ms against the bar of {bar * 1000:.0f} ms:"
+        f" {'under' if headline < bar else 'OVER'} ({headline / bar:.2f} of the bar)"
     )
     peak = max(peaks[server_pid], server_hwm)
     print("  server RSS:")
@@ -496,7 +510,7 @@ async def main(args: argparse.Namespace) -> None:
         (
             "peak (VmHWM)",
             f"{mb(peak)}  ({peak / floor:.2f}x the floor; +{(peak - server_idle) / 1024:.1f} MB over idle,"
-            f" {(peak - server_idle) * 1024 / total:.0f} B per job of a round)",
+            f" {(peak - server_idle) / 1024 / total * 1000:.2f} MB per 1,000 jobs of a round)",
         ),
     ]
     for number, result in enumerate(results, 1):

@@ -34,7 +34,8 @@ class Probe:
     """Lateness of a periodic wake-up on the loop it runs on."""
 
     def __init__(self) -> None:
-        self.samples: list[tuple[float, float]] = []  # (time.time() at wake-up, lateness in seconds)
+        # (time.time() at wake-up, lateness, CPU seconds of the loop's thread and of the process meanwhile)
+        self.samples: list[tuple[float, float, float, float]] = []
         self.profile: cProfile.Profile | None = None
         self.gc_pauses: list[tuple[int, float]] = []  # (generation, seconds) of each collection
         self._gc_began = 0.0
@@ -48,9 +49,14 @@ class Probe:
 
     async def run(self) -> None:
         while True:
-            began = time.perf_counter()
+            began, cpu, process = time.perf_counter(), time.thread_time(), time.process_time()
             await asyncio.sleep(PERIOD)
-            self.samples.append((time.time(), time.perf_counter() - began - PERIOD))
+            # CPU time of the loop's thread and of the whole server over the
+            # same interval: a stall much longer than both is the process
+            # waiting for a core; one where the other threads' CPU is large is
+            # the loop waiting for the GIL.
+            late = time.perf_counter() - began - PERIOD
+            self.samples.append((time.time(), late, time.thread_time() - cpu, time.process_time() - process))
 
 
 class ProbeHandler(APIHandler):

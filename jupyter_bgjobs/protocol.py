@@ -21,11 +21,11 @@ and raises ``ProtocolError`` (with an error ``code``) when it is malformed.
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
 from . import record
+from .protocol_error import ProtocolError as ProtocolError
 
 # Bounded, encodable text: protocol.wire_head and the others stay this module's names.
 from .text import clip as clip
@@ -33,6 +33,10 @@ from .text import clip_head as clip_head
 from .text import encodable as encodable
 from .text import wire_head as wire_head
 from .text import wire_tail as wire_tail
+
+# The job record's validation (both sides): protocol.validate_job stays this module's name.
+from .wire_job import clip_traceback as clip_traceback
+from .wire_job import validate_job as validate_job
 
 VERSION = 1
 
@@ -58,7 +62,7 @@ GROUPS: dict[str, tuple[str, ...]] = record.GROUPS
 GROUP_OF_STATE: dict[str, str] = {state: group for group, states in GROUPS.items() for state in states}
 ACTIVE_STATES = frozenset(GROUPS["running"])
 KINDS = record.KINDS
-OPS = ("list", "get", "kill", "kill_all", "remove")
+OPS = ("list", "get", "kill", "kill_all", "remove", "kill_many")
 
 # Error codes of error replies and error pushes.
 ERROR_CODES = (
@@ -92,6 +96,8 @@ MAX_ADDRESS = record.max_length("where", "address")
 MAX_REQ_ID = 200
 MAX_MESSAGE = 2_000
 MAX_ERROR_CODE = 200
+# A kill_many request names at most this many jobs.
+MAX_KILL_MANY = 1_000
 
 # What a uid may be made of: what REST routes can address (`jobs/{uid}`).
 UID_REGEX = record.UID_REGEX
@@ -101,15 +107,6 @@ UID_PATTERN = re.compile(UID_REGEX)
 # the server adds. Times are POSIX seconds (float) or None; the server turns
 # them into ISO 8601 for REST.
 JOB_FIELDS: dict[str, tuple[type, ...]] = record.JOB_FIELDS
-
-
-class ProtocolError(ValueError):
-    """A message that does not follow this protocol."""
-
-    def __init__(self, message: str, code: str = "bad_request") -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 # --- comm_open data (both targets) --------------------------------------------
@@ -211,7 +208,8 @@ def parse_request(data: Any) -> tuple[str, str, dict[str, Any]]:
     """Validate a control request received by the kernel; ``(req_id, op, args)``.
 
     ``uid`` (a job's uid) is required by ``get``, ``kill`` and ``remove``;
-    ``kill_all`` takes an optional ``group`` (a ``jobs.map`` group name).
+    ``kill_all`` takes an optional ``group`` (a ``jobs.map`` group name);
+    ``kill_many`` takes ``uids`` (1 to ``MAX_KILL_MANY`` of them).
     """
     msg = _require_dict(data)
     if msg.get("type") != "request":
@@ -236,6 +234,15 @@ def parse_request(data: Any) -> tuple[str, str, dict[str, Any]]:
         if group is not None and (not isinstance(group, str) or not 0 < len(group) <= MAX_GROUP):
             raise ProtocolError(f"group must be a string of 1 to {MAX_GROUP} characters, or null")
         args["group"] = group
+    if op == "kill_many":
+        uids = msg.get("uids")
+        if (
+            not isinstance(uids, list)
+            or not 0 < len(uids) <= MAX_KILL_MANY
+            or not all(isinstance(uid, str) and 0 < len(uid) <= MAX_UID for uid in uids)
+        ):
+            raise ProtocolError(f"kill_many needs uids: a list of 1 to {MAX_KILL_MANY} uids (strings)")
+        args["uids"] = uids
     return req_id, op, args
 
 
@@ -278,6 +285,13 @@ def reply_payload(op: str, reply: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(killed, list) or not all(isinstance(uid, str) for uid in killed):
             raise ProtocolError("a kill_all reply needs killed (a list of uids)")
         return {"killed": killed}
+    if op == "kill_many":
+        killed, refused = reply.get("killed"), reply.get("refused")
+        if not isinstance(killed, list) or not all(isinstance(uid, str) for uid in killed):
+            raise ProtocolError("a kill_many reply needs killed (a list of uids)")
+        if not isinstance(refused, list) or not all(isinstance(item, dict) for item in refused):
+            raise ProtocolError("a kill_many reply needs refused (a list of objects)")
+        return {"killed": killed, "refused": [_parse_refusal(item) for item in refused]}
     if op == "remove":
         removed = reply.get("removed")
         if not isinstance(removed, str):
@@ -298,6 +312,13 @@ def _require_dict(data: Any) -> dict[str, Any]:
     return data
 
 
+def _parse_refusal(item: dict[str, Any]) -> dict[str, str]:
+    uid = item.get("uid")
+    if not isinstance(uid, str):
+        raise ProtocolError("a refused kill needs the job's uid")
+    return {"uid": uid, **_parse_error(item)}
+
+
 def _parse_error(error: Any) -> dict[str, str]:
     if not isinstance(error, dict):
         raise ProtocolError("error must be an object with code and message")
@@ -305,95 +326,3 @@ def _parse_error(error: Any) -> dict[str, str]:
     if not isinstance(code, str) or not isinstance(message, str):
         raise ProtocolError("error must have code and message (strings)")
     return {"code": wire_head(code, MAX_ERROR_CODE), "message": wire_head(message, MAX_MESSAGE)}
-
-
-def validate_job(job: Any) -> dict[str, Any]:
-    """Check a wire job record field by field; return a bounded copy."""
-    if not isinstance(job, dict):
-        raise ProtocolError("a job must be a JSON object")
-    clean: dict[str, Any] = {}
-    for field, types in JOB_FIELDS.items():
-        value = job.get(field)
-        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            raise ProtocolError(f"job field {field!r} has a bad value {value!r:.80}")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ProtocolError(f"job field {field!r} is not a finite number")
-        clean[field] = value
-    if not UID_PATTERN.fullmatch(clean["uid"]):
-        raise ProtocolError(f"job uid must be 1 to {MAX_UID} letters, digits, '-' or '_'")
-    if clean["number"] < 0:
-        raise ProtocolError("job number must not be negative")
-    if clean["status"] not in STATES:
-        raise ProtocolError(f"unknown job status {clean['status']!r:.40}")
-    if clean["kind"] not in KINDS:
-        raise ProtocolError(f"unknown job kind {clean['kind']!r:.40}")
-    # JSON escapes can carry lone surrogates too (`"\\ud800"`): what is
-    # stored, written to SQLite and served is made encodable here.
-    for field, (limit, keep_end) in record.CLIPPED.items():
-        if clean[field] is not None:
-            clean[field] = (wire_tail if keep_end else wire_head)(clean[field], limit)
-    clean["error"] = _validate_job_error(clean["error"])
-    clean["progress"] = _validate_progress(clean["progress"])
-    clean["where"] = _validate_where(clean["where"])
-    return clean
-
-
-def _validate_job_error(error: dict[str, Any] | None) -> dict[str, Any] | None:
-    if error is None:
-        return None
-    ename, evalue, traceback = error.get("ename"), error.get("evalue"), error.get("traceback")
-    if not isinstance(ename, str) or not isinstance(evalue, str) or not isinstance(traceback, list):
-        raise ProtocolError("error must have ename, evalue (strings) and traceback (list)")
-    if not all(isinstance(line, str) for line in traceback):
-        raise ProtocolError("traceback must be a list of strings")
-    return {
-        "ename": wire_head(ename, MAX_ENAME),
-        "evalue": wire_head(evalue, MAX_EVALUE),
-        "traceback": clip_traceback(traceback),
-    }
-
-
-def clip_traceback(lines: list[str]) -> list[str]:
-    """Keep the last lines of a traceback (where it ended) within MAX_TRACEBACK, encodable."""
-    kept: list[str] = []
-    size = 0
-    for line in reversed(lines):
-        line = wire_head(line, MAX_TRACEBACK_LINE)
-        size += len(line)
-        if size > MAX_TRACEBACK:
-            kept.append("\u2026 (traceback shortened)\n")
-            break
-        kept.append(line)
-    return kept[::-1]
-
-
-def _validate_progress(progress: dict[str, Any] | None) -> dict[str, Any] | None:
-    if progress is None:
-        return None
-    done, total, desc = progress.get("done"), progress.get("total"), progress.get("desc")
-    if not isinstance(done, (int, float)) or isinstance(done, bool) or not math.isfinite(done):
-        raise ProtocolError("progress.done must be a number")
-    if total is not None and (
-        not isinstance(total, (int, float)) or isinstance(total, bool) or not math.isfinite(total)
-    ):
-        raise ProtocolError("progress.total must be a number or null")
-    if desc is not None and not isinstance(desc, str):
-        raise ProtocolError("progress.desc must be a string or null")
-    return {"done": done, "total": total, "desc": None if desc is None else wire_head(desc, MAX_DESC)}
-
-
-def _validate_where(where: dict[str, Any] | None) -> dict[str, Any] | None:
-    if where is None:
-        return None
-    backend, pid = where.get("backend"), where.get("pid")
-    if not isinstance(backend, str) or not backend:
-        raise ProtocolError("where.backend must be a non-empty string")
-    if pid is not None and (not isinstance(pid, int) or isinstance(pid, bool) or pid < 0):
-        raise ProtocolError("where.pid must be a non-negative integer or null")
-    clean: dict[str, Any] = {"backend": wire_head(backend, MAX_BACKEND), "pid": pid}
-    for key in ("address", "worker", "dashboard"):
-        value = where.get(key)
-        if value is not None and not isinstance(value, str):
-            raise ProtocolError(f"where.{key} must be a string or null")
-        clean[key] = None if value is None else wire_head(value, MAX_ADDRESS)
-    return clean

@@ -169,6 +169,7 @@ def test_notebook_functions_lambdas_and_expressions_run_on_the_cluster(dk: Kerne
     assert where["worker"] in workers
     assert where["pid"] is None
     assert where["dashboard"] == dk.value("client.dashboard_link")
+    assert f"  @dask {where['worker']}" in dk.stdout("%jobs")
     # %job --on dask: the names the expression uses are copied from the notebook now.
     dk.execute("base = 6")
     dk.execute("%job -n sq --on dask square(base)")
@@ -292,7 +293,12 @@ def test_an_embedded_cluster_starts_once_and_ends_with_the_kernel(kernel_pool: K
     session = KernelSession(client, KERNEL)
     try:
         session.stdout("%load_ext jupyter_bgjobs")
-        session.execute("import os, time; t = time.monotonic(); e = jobs.new(os.getpid, on='dask'); e.wait(60)")
+        # First asked for from a job's thread (as a jobs.map in %%job would): made in a thread of its own.
+        session.execute(
+            "import os, time\n"
+            "starter = jobs.new(lambda: jobs.new(os.getpid, on='dask'), name='starter'); starter.wait(60)\n"
+            "e = starter.result; e.wait(60)"
+        )
         assert session.value("[e.status, e.where['backend'], e.where['address'].startswith('tcp://127.0.0.1:')]") == [
             "finished",
             "dask",
@@ -307,6 +313,14 @@ def test_an_embedded_cluster_starts_once_and_ends_with_the_kernel(kernel_pool: K
         same = session.value("[backend_for('dask') is b, e2.result in b.client.run(os.getpid).values()]")
         assert same == [True, True]
         assert error_of(session, "from distributed import default_client; default_client()")[0] == "ValueError"
+        # Its worker killed under it: failed at once (allowed-failures 0: dask does not run it again).
+        session.execute("d = jobs.new(time.sleep, 60, on='dask')")
+        assert session.wait_for("d.status", "running") == "running"
+        session.execute("import signal; os.kill(b.client.run(os.getpid)[d.where['worker']], signal.SIGKILL)")
+        assert session.value("[d.wait(20), d.status, d.error['ename']]") == [True, "failed", "WorkerDied"]
+        assert "died while it ran the job" in session.value("d.error['evalue']")
+        session.execute("client = b.client; client.wait_for_workers(len(pids), timeout=60)")  # its nanny's new one
+        pids = set(session.value("list(b.client.run(os.getpid).values())"))
     finally:
         # A shutdown request, as the server sends one (and kills the kernel
         # 5 s later): the cluster is closed when the request comes, not at exit.

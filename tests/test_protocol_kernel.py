@@ -146,6 +146,45 @@ def test_every_control_operation(endpoint: Endpoint) -> None:
     assert endpoint.kernel.value("len(jobs)") == 1
 
 
+def test_kill_many_kills_the_running_and_says_why_not_for_the_others(endpoint: Endpoint) -> None:
+    endpoint.kernel.stdout("import time")
+    endpoint.kernel.stdout("%job -n done 6*7")
+    endpoint.kernel.wait_for("jobs[0].status", "finished")
+    for name in ("first", "second", "third"):
+        endpoint.kernel.stdout(f"%job -n {name} time.sleep(60)")
+    endpoint.kernel.wait_for("[j.status for j in jobs.list()]", ["finished", "running", "running", "running"])
+    done, first, second, third = (job["uid"] for job in endpoint.comms.request(endpoint.control, "list")["jobs"])
+    busy(endpoint)  # served while the main shell runs a cell
+
+    reply = endpoint.comms.request(endpoint.control, "kill_many", uids=[second, done, "no-such-job", first, second])
+    assert {key: reply[key] for key in ("v", "type", "ok", "killed", "refused")} == {
+        "v": 1,
+        "type": "reply",
+        "ok": True,
+        "killed": [second, first],  # in the order asked, each once
+        "refused": [
+            {"uid": done, "code": "conflict", "message": "job 0 is not running (it is finished)"},
+            {"uid": "no-such-job", "code": "not_found", "message": "no job with uid 'no-such-job'"},
+        ],
+    }
+    assert protocol.reply_payload("kill_many", protocol.parse_reply(reply)) == {
+        "killed": [second, first],
+        "refused": reply["refused"],
+    }
+    listed: dict[str, str] = {}
+    deadline = time.monotonic() + 10
+    while listed.get(first) != "killed" or listed.get(second) != "killed":
+        assert time.monotonic() < deadline, listed
+        listed = {job["uid"]: job["status"] for job in endpoint.comms.request(endpoint.control, "list")["jobs"]}
+    assert listed == {done: "finished", first: "killed", second: "killed", third: "running"}
+
+    again = endpoint.comms.request(endpoint.control, "kill_many", uids=[first, third])
+    assert (again["killed"], again["refused"]) == (
+        [third],
+        [{"uid": first, "code": "conflict", "message": "job 1 is not running (it is killed)"}],
+    )
+
+
 MALFORMED_CONTROL = [
     ("not an object", "bad_request"),
     (["a", "list"], "bad_request"),
@@ -161,6 +200,12 @@ MALFORMED_CONTROL = [
     ({"v": 1, "type": "request", "op": "kill", "req_id": "r1", "uid": 12}, "bad_request"),
     ({"v": 1, "type": "request", "op": "get", "req_id": "r1", "uid": "u" * 65}, "bad_request"),
     ({"v": 1, "type": "request", "op": "kill_all", "req_id": "r1", "group": ["g"]}, "bad_request"),
+    ({"v": 1, "type": "request", "op": "kill_many", "req_id": "r1"}, "bad_request"),
+    ({"v": 1, "type": "request", "op": "kill_many", "req_id": "r1", "uids": []}, "bad_request"),
+    ({"v": 1, "type": "request", "op": "kill_many", "req_id": "r1", "uids": "abc"}, "bad_request"),
+    ({"v": 1, "type": "request", "op": "kill_many", "req_id": "r1", "uids": ["a", 7]}, "bad_request"),
+    ({"v": 1, "type": "request", "op": "kill_many", "req_id": "r1", "uids": ["u" * 65]}, "bad_request"),
+    ({"v": 1, "type": "request", "op": "kill_many", "req_id": "r1", "uids": ["a"] * 1001}, "bad_request"),
 ]
 MALFORMED_EVENTS = [
     ("resync", "bad_request"),

@@ -44,7 +44,7 @@ MESSAGE_EXAMPLES = 8
 COMM_EXAMPLES = 3
 
 EVENTS, CONTROL = protocol.EVENTS_TARGET, protocol.CONTROL_TARGET
-OPS = ("list", "get", "kill", "kill_all", "remove")
+OPS = protocol.OPS
 PROTOCOL_KEYS = {"v", "type", "op", "req_id", "uid", "group"}
 MISSING = object()  # a field left out of a generated message
 

@@ -248,6 +248,20 @@ class ControlComm(TargetComm):
     def _op_kill_all(self, group: str | None) -> dict[str, Any]:
         return {"killed": [job.uid for job in self._manager.kill_all(group=group)]}
 
+    def _op_kill_many(self, uids: list[str]) -> dict[str, Any]:
+        killed, refused = self._manager.kill_many(uids)
+        return {
+            "killed": [job.uid for job in killed],
+            "refused": [
+                {
+                    "uid": uid,
+                    "code": "not_found" if isinstance(error, NoSuchJob) else "conflict",
+                    "message": protocol.wire_head(str(error), protocol.MAX_MESSAGE),
+                }
+                for uid, error in refused.items()
+            ],
+        }
+
     def _op_remove(self, uid: str) -> dict[str, Any]:
         self._manager.remove(uid)
         return {"removed": uid}

@@ -11,33 +11,29 @@ from __future__ import annotations
 
 import functools
 import sys
-import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .. import protocol
 from .arguments import check_name, merge_kw
 from .backends import Backend, Work, backend_for
 from .backends.remote import chunk_call, run_remote
 from .backends.shipping import expression_work
 from .code import compile_cell, compile_expression, describe_call, describe_function, forget_source, job_filename
-from .errors import JobStateError, NoSuchJob
+from .errors import JobError, JobStateError, NoSuchJob
 from .feed import ChangeFeed, Listener
 from .group import JobGroup, chunks
 from .job import Job
+from .kill import request_kills
+from .listing import JobList, JobListing
 from .output import current_parent
 from .reaper import Reaper
 
-JobList = list[Job]  # `list` is also a method name of JobManager
 
-
-class JobManager:
-    """Runs and keeps the background jobs of one process."""
+class JobManager(JobListing):
+    """Runs and keeps the background jobs of one process (finding and showing them: ``JobListing``)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._jobs: dict[int, Job] = {}
-        self._by_uid: dict[str, Job] = {}
+        super().__init__()
         self._next_number = 0
         self._groups: dict[str, JobGroup] = {}
         self._feed = ChangeFeed()
@@ -248,95 +244,6 @@ class JobManager:
             job.start()
         return job
 
-    # --- finding jobs ---------------------------------------------------------
-
-    def __getitem__(self, key: int | Job) -> Job:
-        """The job of that number; a job of this manager stands for its own number, as in IPython."""
-        with self._lock:
-            if isinstance(key, Job):
-                if self._jobs.get(key.number) is key:
-                    return key
-                raise NoSuchJob(f"job {key.number} is not in this manager (removed, or another manager's)")
-            job = self._jobs.get(key) if isinstance(key, int) else None
-        if job is None:
-            raise NoSuchJob(f"no job number {key!r}")
-        return job
-
-    def __len__(self) -> int:
-        return len(self._jobs)
-
-    def __iter__(self) -> Any:
-        return iter(self.list())
-
-    def get(self, uid: str) -> Job:
-        """The job with this uid."""
-        job = self._by_uid.get(uid)
-        if job is None:
-            raise NoSuchJob(f"no job with uid {uid!r}")
-        return job
-
-    def resolve(self, target: Job | int | str) -> Job:
-        """A job of this manager given as a Job, a number or a uid."""
-        if isinstance(target, str):
-            return self.get(target)
-        if isinstance(target, Job) or (isinstance(target, int) and not isinstance(target, bool)):
-            return self[target]
-        raise NoSuchJob(f"not a job: {target!r}")
-
-    def list(self) -> JobList:
-        """Every job, oldest first."""
-        with self._lock:
-            return list(self._jobs.values())
-
-    def _in(self, states: Iterable[str]) -> JobList:
-        wanted = set(states)
-        return [job for job in self.list() if job.status in wanted]
-
-    @property
-    def running(self) -> JobList:
-        """Jobs queued or running."""
-        return self._in(protocol.GROUPS["running"])
-
-    @property
-    def completed(self) -> JobList:
-        """Jobs that finished normally."""
-        return self._in(protocol.GROUPS["finished"])
-
-    @property
-    def dead(self) -> JobList:
-        """Jobs that failed or were killed."""
-        return self._in(protocol.GROUPS["dead"])
-
-    @property
-    def all(self) -> dict[int, Job]:
-        """Every job by number."""
-        with self._lock:
-            return dict(self._jobs)
-
-    # --- BackgroundJobManager's reading commands ------------------------------
-
-    def result(self, number: int | Job) -> Any:
-        """The result of job ``number`` (or of that job; None until it finishes)."""
-        return self[number].result
-
-    def traceback(self, number: int | Job | None = None) -> None:
-        """Print the traceback of job ``number`` (or of that job), or of every dead job."""
-        jobs = [self[number]] if number is not None else self.dead
-        for job in jobs:
-            text = job.traceback()
-            if text:
-                print(f"Traceback of job {job.number} ({job.status}):\n{text}")
-
-    def __call__(self) -> None:
-        """``jobs()``: the same as ``jobs.status()``, as in IPython."""
-        self.status()
-
-    def status(self, verbose: bool = False) -> None:
-        """Print the jobs grouped as running, finished and dead."""
-        from .table import format_table
-
-        print(format_table(self.list(), verbose=verbose))
-
     # --- changing commands ----------------------------------------------------
 
     def kill(self, target: Job | int | str = "all", wait: float | None = 1.0) -> bool:
@@ -354,7 +261,20 @@ class JobManager:
 
     def kill_all(self, group: str | None = None) -> JobList:
         """Ask every running job (of ``group``, if given) to die; the ones asked."""
-        return [job for job in self.running if (group is None or job.group == group) and job.killer.request()]
+        jobs = [job for job in self.running if group is None or job.group == group]
+        return [job for job, asked in zip(jobs, request_kills(job.killer for job in jobs)) if asked]
+
+    def kill_many(self, uids: Iterable[str]) -> tuple[JobList, dict[str, JobError]]:
+        """Ask the jobs of these uids to die, all at once; the jobs asked, and why not for each other uid."""
+        found = {uid: self._by_uid.get(uid) for uid in uids}  # a uid named twice counts once
+        jobs = [job for job in found.values() if job is not None]
+        asked = dict(zip(jobs, request_kills(job.killer for job in jobs)))
+        refused: dict[str, JobError] = {
+            uid: NoSuchJob(f"no job with uid {uid!r}") if job is None else job.killer.not_running()
+            for uid, job in found.items()
+            if job is None or not asked[job]
+        }
+        return [job for job in jobs if asked[job]], refused
 
     def remove(self, target: Job | int | str) -> None:
         """Forget an ended job."""

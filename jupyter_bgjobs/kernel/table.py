@@ -53,9 +53,9 @@ def format_table(jobs: list[Job], verbose: bool = False) -> str:
             label = job.name or " ".join(job.code.split())
             label = protocol.clip_head(label, width)
             row = f"  {job.number:>3}  {_status(job):<10} {_elapsed(job):>8}  {label}"
-            if job.remote:  # where it runs, e.g. "@process 4242"
-                pid = job.where.get("pid")
-                row += f"  @{job.where['backend']}" + ("" if pid is None else f" {pid}")
+            if job.remote:  # where it runs, e.g. "@process 4242", "@dask tcp://10.0.0.7:36411"
+                at = job.where.get("pid") or job.where.get("worker")
+                row += f"  @{job.where['backend']}" + ("" if at is None else f" {at}")
             extra = _progress(job)
             if extra:
                 row += f"  [{extra}]"

@@ -29,13 +29,15 @@ def _describe(frame: FrameType) -> str:
     return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
 
 
-def blocked_in(thread_id: int) -> str | None:
+def blocked_in(thread_id: int, frames: dict[int, FrameType] | None = None) -> str | None:
     """Where a thread is, as ``file:line in function`` of the user's innermost frame.
 
     When the thread waits inside library code, the library frame it
     waits in follows, e.g. ``<job 3>:2 in <module> (waiting in .../threading.py:324 in wait)``.
+    ``frames`` is ``sys._current_frames()`` when the caller has it (it lists
+    every thread of the process: the reaper reads it once for all its jobs).
     """
-    frame = sys._current_frames().get(thread_id)
+    frame = (sys._current_frames() if frames is None else frames).get(thread_id)
     while frame is not None and is_engine_frame(frame):
         frame = frame.f_back
     if frame is None:

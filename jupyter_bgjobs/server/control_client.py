@@ -3,7 +3,8 @@
 A request carries a ``req_id``; the kernel's reply (a ``comm_msg`` on the same
 comm, read from IOPub) carries it back. A reply that is an error becomes the
 ``BgJobsError`` a REST client gets: ``not_found`` 404, ``conflict`` 409,
-anything else (or no answer) 503.
+anything else (or no answer) 503; ``unknown_op`` (an operation that an older
+kernel extension does not have) is ``UnknownOp``, for the caller to fall back.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from .. import protocol
 from ..protocol import ProtocolError
 from .errors import BgJobsError, Conflict, NotFound, Unavailable
+from .kill_batch import UnknownOp
 from .transport import KernelTransport
 
 REQUEST_TIMEOUT = 10.0
@@ -83,6 +85,8 @@ class ControlClient:
             reply = protocol.parse_reply(data)
             if not reply["ok"]:
                 error = reply["error"]
+                if error["code"] == "unknown_op":
+                    raise UnknownOp(error["message"])
                 make = _REPLY_ERRORS.get(error["code"])
                 if make is not None:
                     raise make(error["message"])

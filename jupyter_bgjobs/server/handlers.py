@@ -219,10 +219,12 @@ class JobKillHandler(BgJobsHandler):
         record = await self.find_job(uid)
         if record["status"] not in protocol.ACTIVE_STATES:
             raise Conflict(f"job {uid} is not running (it is {record['status']})")
-        reply = await self.hub.relay_for(record["kernel_id"]).request("kill", uid=uid)
-        # The job as the kernel answered; the store hears of it (and of its
-        # death) through the events comm, in order.
-        job = job_to_rest({**reply["job"], "kernel_id": record["kernel_id"], "paths": record["paths"]})
+        answered = await self.hub.relay_for(record["kernel_id"]).kill(uid)
+        # The job with its kill asked for (as an older kernel answered it, or
+        # as known here); the store hears of it (and of its death) through
+        # the events comm, in order.
+        wire = answered if answered is not None else {**record, "kill_requested": True}
+        job = job_to_rest({**wire, "kernel_id": record["kernel_id"], "paths": record["paths"]})
         self.set_status(202)
         self.finish(json.dumps(job))
 

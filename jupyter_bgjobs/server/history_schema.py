@@ -12,8 +12,7 @@ of a job, for ``path=``), ``counts`` (jobs per status overall, per kernel and
 per path, so ``counts`` of an unfiltered page is a lookup, not a scan of a
 million rows) and ``search_index``, an FTS5 trigram index of the casefolded
 text that ``q=`` searches: a search reads the rows that hold the text's
-rarest trigram (``search_terms`` says how many hold each) and checks each
-with LIKE, so its time follows that trigram's frequency, not the size of
+rarest trigram and checks each with LIKE, so its time follows that trigram's frequency, not the size of
 the history. Where FTS5 is missing, ``q=`` scans.
 """
 
@@ -64,7 +63,6 @@ _SEARCH_INDEX = """
 CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts5(
     search, content='jobs', content_rowid='rowid', tokenize='trigram case_sensitive 1'
 );
-CREATE VIRTUAL TABLE IF NOT EXISTS search_terms USING fts5vocab(search_index, 'row');
 """
 
 

@@ -4,11 +4,14 @@ Every read here looks only at past rows (``past = 1``, the jobs of kernels
 that are gone); the store answers for the others from memory and merges.
 A page is one index range seek per state asked for (at most six), each
 ``LIMIT limit + 1`` from the cursor on: its cost does not depend on how deep
-in the history the cursor is, nor on how many rows there are.
+in the history the cursor is, nor on how many rows there are. A search
+(``q=``) reads the rows that hold the text's rarest trigram once, for its
+counts and its page: its cost follows how common that trigram is.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import sqlite3
@@ -28,8 +31,9 @@ ACTIVE = tuple(state for state in STATES if state in protocol.ACTIVE_STATES)
 ENDED = tuple(state for state in STATES if state not in protocol.ACTIVE_STATES)
 # Below this many characters a search cannot use trigrams (and scans).
 TRIGRAM = 3
-# A text that matches at least one row in this many of a state is found by walking that state's rows.
-DENSE = 50
+# Holders of a trigram are counted up to these caps; a trigram with fewer than ENOUGH is taken at once.
+TRIGRAM_CAPS = (2000, 50_000)
+TRIGRAM_ENOUGH = 100
 
 _log = logging.getLogger(__name__)
 
@@ -51,15 +55,28 @@ def _ids(values: Iterable[str]) -> str:
 
 
 def rarest_trigram(db: sqlite3.Connection, text: str) -> tuple[str, int]:
-    """The trigram of ``text`` that the fewest past jobs hold, and how many hold it (0: no job has the text)."""
+    """The trigram of ``text`` that the fewest past jobs hold, and how many (0: no job has the text).
+
+    Holders are counted up to a cap (FTS5's own vocabulary table reads every
+    holder of a common trigram): first a small one, then, when every trigram
+    is that common, a larger one; beyond it, one common trigram is as good as
+    another.
+    """
     trigrams = sorted({text[at : at + 3] for at in range(len(text) - 2)})
-    rows = db.execute(
-        "SELECT term, doc FROM search_terms WHERE term IN (SELECT value FROM json_each(?))", (json.dumps(trigrams),)
-    ).fetchall()
-    if len(rows) < len(trigrams):
-        return trigrams[0], 0
-    term, docs = min(rows, key=lambda row: row[1])
-    return term, int(docs)
+    count = "SELECT count(*) FROM (SELECT 1 FROM search_index WHERE search_index MATCH ? LIMIT ?)"
+    best, fewest = trigrams[0], 0
+    for cap in TRIGRAM_CAPS:
+        best, fewest = trigrams[0], cap + 1
+        for trigram in trigrams:
+            match = 'search : "' + trigram.replace('"', '""') + '"'
+            holders = int(db.execute(count, (match, cap + 1)).fetchone()[0])  # cap + 1: more than the cap
+            if holders < fewest:
+                best, fewest = trigram, holders
+            if fewest < TRIGRAM_ENOUGH:
+                return best, fewest
+        if fewest <= cap:
+            break
+    return best, fewest
 
 
 def _source(query: PastQuery, state: str | None, trigram: str | None) -> tuple[str, str, list[str], list[Any]]:
@@ -99,29 +116,24 @@ def _source(query: PastQuery, state: str | None, trigram: str | None) -> tuple[s
 
 def page(db: sqlite3.Connection, query: PastQuery) -> tuple[list[Record], dict[str, int]]:
     """Up to ``limit + 1`` past jobs in order after ``after``, and the counts by state (every filter but states)."""
-    trigram, holders = None, 0
-    if query.text and len(query.text) >= TRIGRAM and has_search_index(db):
-        trigram, holders = rarest_trigram(db, query.text)
-        if not holders:
-            return [], {}
-    found = counts(db, query, trigram)
-    everything = dict(db.execute("SELECT status, n FROM counts WHERE scope = 'all' AND name = ''").fetchall())
-    keys: list[OrderKey] = []
-    for state in query.states if query.states is not None else STATES:
-        if not found.get(state):
-            continue  # nothing of this state matches: no need to look
-        # Many matches: walking the state's rows in order finds a page sooner than reading every holder.
-        dense = trigram is None or found[state] * DENSE >= everything.get(state, 0)
-        source, alias, conditions, params = _source(query, state, None if dense else trigram)
-        if query.after is not None:
-            conditions.append(f"({alias}.key, {alias}.uid) > (?, ?)")
-            params.extend(query.after)
-        sql = (
-            f"SELECT {alias}.key, {alias}.uid FROM {source} WHERE {' AND '.join(conditions)}"
-            f" ORDER BY {alias}.key, {alias}.uid LIMIT ?"
-        )
-        keys.extend(db.execute(sql, [*params, query.limit + 1]))
-    keys.sort()
+    if query.text:
+        keys, found = _text_keys(db, query)
+    else:
+        found = counts(db, query)
+        keys = []
+        for state in query.states if query.states is not None else STATES:
+            if not found.get(state):
+                continue  # nothing of this state matches: no need to look
+            source, alias, conditions, params = _source(query, state, None)
+            if query.after is not None:
+                conditions.append(f"({alias}.key, {alias}.uid) > (?, ?)")
+                params.extend(query.after)
+            sql = (
+                f"SELECT {alias}.key, {alias}.uid FROM {source} WHERE {' AND '.join(conditions)}"
+                f" ORDER BY {alias}.key, {alias}.uid LIMIT ?"
+            )
+            keys.extend(db.execute(sql, [*params, query.limit + 1]))
+        keys.sort()
     records = []
     for _, uid in keys[: query.limit + 1]:
         row = db.execute("SELECT record FROM jobs WHERE uid = ?", (uid,)).fetchone()
@@ -131,20 +143,40 @@ def page(db: sqlite3.Connection, query: PastQuery) -> tuple[list[Record], dict[s
     return records, found
 
 
-def counts(db: sqlite3.Connection, query: PastQuery, trigram: str | None) -> dict[str, int]:
-    """Past jobs by state that match every filter but the states: kept counts where one filter (or none) is set."""
+def _text_keys(db: sqlite3.Connection, query: PastQuery) -> tuple[list[OrderKey], dict[str, int]]:
+    """A search: one pass over the rows that hold the text's rarest trigram (or over every row, for a
+    text of fewer than 3 characters), which gives the counts and the page's keys at once."""
+    assert query.text
+    trigram = None
+    if len(query.text) >= TRIGRAM and has_search_index(db):
+        trigram, holders = rarest_trigram(db, query.text)
+        if not holders:
+            return [], {}
+    source, alias, conditions, params = _source(query, None, trigram)
+    found: dict[str, int] = {}
+    wanted = set(query.states if query.states is not None else STATES)
+    keys: list[OrderKey] = []
+    sql = f"SELECT {alias}.status, {alias}.key, {alias}.uid FROM {source} WHERE {' AND '.join(conditions)}"
+    for status, key, uid in db.execute(sql, params):
+        found[status] = found.get(status, 0) + 1
+        if status in wanted and (query.after is None or (key, uid) > query.after):
+            keys.append((key, uid))
+    return heapq.nsmallest(query.limit + 1, keys), found
+
+
+def counts(db: sqlite3.Connection, query: PastQuery) -> dict[str, int]:
+    """Past jobs by state that match the kernel and path filters: kept counts where one filter (or none) is set."""
     scope: tuple[str, str] | None = None
-    if not query.text:
-        if query.kernel_id is None and query.path is None:
-            scope = ("all", "")
-        elif query.path is None and query.kernel_id is not None:
-            scope = ("kernel", query.kernel_id)
-        elif query.kernel_id is None and query.path is not None:
-            scope = ("path", query.path)
+    if query.kernel_id is None and query.path is None:
+        scope = ("all", "")
+    elif query.path is None and query.kernel_id is not None:
+        scope = ("kernel", query.kernel_id)
+    elif query.kernel_id is None and query.path is not None:
+        scope = ("path", query.path)
     if scope is not None:
         rows = db.execute("SELECT status, n FROM counts WHERE scope = ? AND name = ?", scope).fetchall()
     else:
-        source, alias, conditions, params = _source(query, None, trigram)
+        source, alias, conditions, params = _source(query, None, None)
         rows = db.execute(
             f"SELECT {alias}.status, count(*) FROM {source} WHERE {' AND '.join(conditions)} GROUP BY {alias}.status",
             params,
@@ -218,8 +250,11 @@ def adopt(db: sqlite3.Connection, kernel_id: str) -> list[Record]:
     return [record for record in map(_record, texts) if record is not None]
 
 
-def reopen(db: sqlite3.Connection, live: list[str]) -> tuple[list[tuple[Record, float]], list[tuple[Record, float]]]:
-    """At start: the jobs of the running kernels (now live rows), and the unfinished jobs of the others.
+def reopen(
+    db: sqlite3.Connection, live: list[str]
+) -> tuple[list[tuple[Record, float]], list[tuple[Record, float]], bool]:
+    """At start: the jobs of the running kernels (now live rows), the unfinished jobs of the others,
+    and whether there are past rows.
 
     Every other job becomes a past row. Only the rows that were live, and
     the unfinished ones, are read: not the whole file.
@@ -250,7 +285,12 @@ def reopen(db: sqlite3.Connection, live: list[str]) -> tuple[list[tuple[Record, 
     unfinished_records = [
         (record, updated) for record, updated in records(unfinished) if record["kernel_id"] not in live
     ]
-    return records(held), unfinished_records
+    return records(held), unfinished_records, has_past(db)
+
+
+def has_past(db: sqlite3.Connection) -> bool:
+    """Whether the file holds any past job."""
+    return bool(db.execute("SELECT EXISTS (SELECT 1 FROM jobs WHERE past = 1)").fetchone()[0])
 
 
 @dataclass(frozen=True)

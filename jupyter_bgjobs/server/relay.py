@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from .bootstrap import language_problem, load_kernel_extension
 from .control_client import REQUEST_TIMEOUT, ControlClient
 from .errors import Conflict, Unavailable
+from .kill_batch import KillBatcher
 from .subscription import EventsSubscription
 from .transport import ROUTES, KernelTransport
 
@@ -83,6 +84,7 @@ class KernelRelay:
             log=self._log,
         )
         self.control = ControlClient(kernel_id, self.transport, on_closed=self._on_control_closed, log=self._log)
+        self._kills = KillBatcher(self.request)
         self._ready = asyncio.Event()
         self._tasks: list[asyncio.Future[Any]] = []
 
@@ -238,6 +240,14 @@ class KernelRelay:
         if self.connection_lost:
             raise Unavailable(f"the connection to kernel {self.kernel_id} was lost and is being made again; try again")
         return await self.control.request(op, **args)
+
+    async def kill(self, uid: str) -> dict[str, Any] | None:
+        """Kill one job, together with the other kills that come meanwhile (``kill_batch.py``).
+
+        The job as the kernel answered (a kernel without ``kill_many``) or
+        None; ``NotFound`` or ``Conflict`` as for a ``kill`` request.
+        """
+        return await self._kills.kill(uid)
 
 
 def _spec_language(kernel_manager: Any) -> str:

@@ -57,6 +57,47 @@ KICK_INTERVAL = 0.1
 KICK_IDLE = 1.0
 
 IopubHandler = Callable[[dict[str, Any]], None]
+# The readers of every kernel together use at most about this long of one
+# event-loop iteration before they let the rest of the server run.
+READ_SLICE = 0.010
+
+
+class ReadTurns:
+    """Shares the event loop among the readers of all kernels.
+
+    After each message a reader asks for its next turn. While the readers'
+    work in the current loop iteration is under ``READ_SLICE``, it goes on at
+    once; past it, the reader waits for the next iteration, so that a burst
+    from 50 kernels does not hold the loop for 50 messages in one iteration
+    (``bench/bench_loop_stall.py``). The slice begins with the first message
+    handled in an iteration and ends with a callback scheduled then, which
+    runs at the start of the next iteration.
+    """
+
+    def __init__(self, slice_seconds: float = READ_SLICE) -> None:
+        self._slice = slice_seconds
+        self._began: float | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # whose iteration the slice is
+
+    async def next_turn(self) -> None:
+        """Return when a reader may handle its next message (at once, or in a later loop iteration)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            began = self._began
+            if began is None or self._loop is not loop:  # (a slice of a loop that has ended: a new one)
+                self._began, self._loop = loop.time(), loop
+                loop.call_soon(self._end_slice, loop)
+                return
+            if loop.time() - began <= self._slice:
+                return
+            await asyncio.sleep(0)
+
+    def _end_slice(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._loop is loop:
+            self._began = None
+
+
+READ_TURNS = ReadTurns()
 
 
 class KernelTransport:
@@ -286,6 +327,10 @@ class KernelTransport:
                 if channel.is_alive():
                     self._log.exception("bgjobs: unreadable message from kernel %s", self.kernel_id)
                 continue
+            # pyzmq hands out a message already received without going back to
+            # the loop: a backlog of updates (100 jobs each) from many kernels
+            # would be applied in one loop iteration, holding every other request.
+            await READ_TURNS.next_turn()
             try:
                 handler(msg)
             except Exception:  # one bad message must not stop the relay

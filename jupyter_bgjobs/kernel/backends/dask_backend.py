@@ -13,8 +13,9 @@ backend does the rest):
 2. ask the task's worker (``client.run``) to kill it as the kernel kills a
    thread job (``dask_worker.kill_task``); the job ends ``killed`` when the
    task's ``ended`` event says so;
-3. if it has not ended ``KILL_GRACE`` later (a C call that holds the GIL
-   also stops the worker's own loop), stop that worker: ``SIGKILL`` when it
+3. if the worker has not answered within ``KILL_GRACE`` (a C call that
+   holds the GIL also stops the worker's own loop), or the task has not
+   ended ``KILL_GRACE`` after its answer, stop that worker: ``SIGKILL`` when it
    runs on this machine (its nanny starts a new one), else
    ``client.restart_workers``; the job ends ``killed`` when the scheduler
    reports the worker removed.
@@ -33,7 +34,8 @@ import socket
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future as CallFuture
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 import cloudpickle
@@ -42,16 +44,17 @@ from .base import Backend, RemoteTask, TaskEvents, Work, where_record
 from .shipping import pickle_work
 
 if TYPE_CHECKING:
-    from distributed import Client, Future
+    from distributed import Client
 
 log = logging.getLogger(__name__)
 
 # A kill that has not ended the task this long after it reached the worker
 # costs that worker: it is stopped (and, with a nanny, replaced).
 KILL_GRACE = 0.5
-# How long a kill of a task not known to have started waits for the workers' answers.
+# A kill of a task not known to have started says which workers it waits for after this long.
 ASK_WORKERS = 1.0
 _KILLED = "jupyter_bgjobs.JobKilled"
+DaskFuture = Any  # distributed.Future (the extra's types are not checked here)
 
 
 class DaskTask(RemoteTask):
@@ -61,7 +64,7 @@ class DaskTask(RemoteTask):
         self.backend = backend
         self.id = task_id
         self.events = events
-        self.future: Future | None = None
+        self.future: DaskFuture | None = None
         self.worker: str | None = None
         self.pid: int | None = None
         self.host: str | None = None
@@ -79,7 +82,7 @@ class DaskTask(RemoteTask):
 class FutureValue:
     """A value that comes back as the task's dask result: the result, or one held item."""
 
-    def __init__(self, future: Future, index: int | None = None) -> None:
+    def __init__(self, future: DaskFuture, index: int | None = None) -> None:
         self.future = future
         self.index = index
 
@@ -182,7 +185,8 @@ class DaskBackend(Backend):
         if "value" in msg:
             self._end(task, "finished", msg["value"])
             return
-        assert task.future is not None
+        while task.future is None:  # submit() has not stored it yet (it returns at once)
+            time.sleep(0.001)
         for index in msg["held"]:
             task.events.item(index, True, FutureValue(task.future, index))
         self._end(task, "finished", FutureValue(task.future))
@@ -198,10 +202,11 @@ class DaskBackend(Backend):
                 evalue = f"killed on request: the dask worker {address} was stopped"
                 self._end(task, "killed", _killed_record(evalue))
             else:
+                future = task.future
                 self._end(task, "failed", _died_record(task, "while it ran the job"))
-                self._kills.submit(self._forget, task)
+                self._kills.submit(self._forget, task, future)
 
-    def _future_done(self, task: DaskTask, future: Future) -> None:
+    def _future_done(self, task: DaskTask, future: DaskFuture) -> None:
         """The task's future ended; only what no event reports is handled here (in a thread of dask's)."""
         if task.ended.is_set() or future.status == "finished":
             return
@@ -231,9 +236,8 @@ class DaskBackend(Backend):
             task.ended.set()
             self._tasks.pop(task.id, None)
         task.events.ended(how, value)
-        if how != "failed" or task.worker is None:
-            # The result now lives in the FutureValue, until the job's thread has loaded it.
-            task.future = None
+        # A result now lives in its FutureValue, until the job's thread has loaded it.
+        task.future = None
 
     # --- kill (threads of the backend) -------------------------------------------------
 
@@ -252,41 +256,58 @@ class DaskBackend(Backend):
         if future is not None:
             future.cancel()  # first: dask neither starts it later nor runs it again
         if not task.started:
-            answers = self._ask_workers(kill_task, task.id, None)
-            if task.ended.is_set():
-                return
-            if not task.started and "killing" not in answers.values():
-                # No worker runs it, every worker that answered will refuse to start it.
+            if self._never_starts(task):
                 self._end(task, "killed", None)
+                return
+            if task.ended.wait(KILL_GRACE):  # from the worker's answer: the kill is under way there
                 return
         else:
             assert task.worker is not None
-            self._calls.submit(self._ask_workers, kill_task, task.id, [task.worker])
-        if task.ended.wait(KILL_GRACE):
-            return
+            call = self._calls.submit(self._run_on, kill_task, task.id, task.worker)
+            try:
+                call.result(KILL_GRACE)
+            except Exception:  # no answer in time (a call holding the GIL stops the worker's loop too)
+                answered = False
+            else:  # the grace counts from here: a swamped machine delays the answer, not the kill
+                answered = True
+            if task.ended.wait(KILL_GRACE if answered else 0):
+                return
         # A worker said it runs the task: its "started" event is on its way.
-        deadline = time.monotonic() + 5
-        while not task.started and time.monotonic() < deadline and not task.ended.wait(0.05):
+        while not task.started and not task.ended.wait(0.05):
             pass
         self._stop_worker(task)
 
-    def _ask_workers(self, func: Any, task_id: str, workers: list[str] | None) -> dict[str, Any]:
-        """``client.run(func, task_id)`` on each worker, answers within ``ASK_WORKERS`` (a frozen one never answers)."""
-        if workers is None:
-            try:
-                workers = list(self.client.scheduler_info(n_workers=-1)["workers"])
-            except Exception:
-                log.exception("bgjobs: the dask scheduler did not say which workers there are")
-                return {}
-        answers: dict[str, Any] = {}
-        calls = [self._calls.submit(self._run_on, func, task_id, address) for address in workers]
-        deadline = time.monotonic() + ASK_WORKERS
-        for address, call in zip(workers, calls):
-            try:
-                answers[address] = call.result(max(0.0, deadline - time.monotonic()))
-            except Exception:
-                answers[address] = None
-        return answers
+    def _never_starts(self, task: DaskTask) -> bool:
+        """Tell every worker not to start the (cancelled) task; True once each has answered that it does not run it.
+
+        False as soon as it has started (its event came, or a worker said it
+        kills it). A worker that does not answer (a call there holds the
+        GIL) is waited for, never assumed: the kill stays pending meanwhile.
+        """
+        from .dask_worker import kill_task
+
+        calls: dict[str, CallFuture[Any]] | None = None
+        began = time.monotonic()
+        said_why = False
+        while not task.started and not task.ended.is_set():
+            if calls is None:
+                try:
+                    workers = list(self.client.scheduler_info(n_workers=-1)["workers"])
+                except Exception:  # the scheduler is busy or away: ask again
+                    task.ended.wait(0.2)
+                    continue
+                calls = {address: self._calls.submit(self._run_on, kill_task, task.id, address) for address in workers}
+            pending = [address for address, call in calls.items() if not call.done()]
+            answers = [call.result() for call in calls.values() if call.done() and call.exception() is None]
+            if "killing" in answers:
+                return False
+            if not pending:
+                return True  # (a worker that failed to answer has died: it runs nothing)
+            if not said_why and time.monotonic() - began > ASK_WORKERS:
+                said_why = True
+                task.events.blocked_in(f"waiting for dask worker {', '.join(pending)} to answer the kill")
+            wait([calls[address] for address in pending], timeout=0.05)
+        return False
 
     def _run_on(self, func: Any, task_id: str, address: str) -> Any:
         return self.client.run(func, task_id, workers=[address]).get(address)
@@ -319,13 +340,19 @@ class DaskBackend(Backend):
             if not present:
                 self._worker_event(worker, {"action": "remove-worker"})
 
-    def _forget(self, task: DaskTask) -> None:
+    def _forget(self, task: DaskTask, future: DaskFuture | None) -> None:
         """A worker died under a task: cancel it and make sure no re-run of it lives on."""
         from .dask_worker import kill_task
 
-        if task.future is not None:
-            task.future.cancel()
-        self._ask_workers(kill_task, task.id, None)
+        if future is not None:
+            future.cancel()
+        try:
+            workers = list(self.client.scheduler_info(n_workers=-1)["workers"])
+        except Exception:
+            log.exception("bgjobs: the dask scheduler did not say which workers there are")
+            return
+        for address in workers:
+            self._calls.submit(self._run_on, kill_task, task.id, address)
 
 
 def _killed_record(evalue: str) -> dict[str, Any]:

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..context import current_job
 from .base import Backend
 
 if TYPE_CHECKING:
@@ -47,11 +50,11 @@ def resolve(on: Any) -> Backend | None:
     if on == "dask":
         current = _session_client()
         if current is None:
-            return made_once("dask:embedded", _embedded_backend)
+            return made_once("dask:embedded", lambda: _outside_jobs(_embedded_backend))
         on = current
     if isinstance(on, str):
         address = on
-        return made_once(f"dask:{address}", lambda: _address_backend(address))
+        return made_once(f"dask:{address}", lambda: _outside_jobs(lambda: _address_backend(address)))
     client = on
     return made_once(f"dask:client:{client.id}", lambda: _client_backend(client))
 
@@ -76,6 +79,31 @@ def _session_client() -> Client | None:
     if client.status != "running" or getattr(client, "_bgjobs_embedded", False):
         return None
     return client
+
+
+def _outside_jobs(factory: Callable[[], Backend]) -> Backend:
+    """``factory()``, run in a thread of its own when a job's thread asks (``jobs.map(on="dask")`` in ``%%job``).
+
+    A cluster and its clients must not be made in a job's thread: a kill
+    there would land in the middle and shut down the sockets the thread opened.
+    """
+    if current_job() is None:
+        return factory()
+    made: list[Backend] = []
+    failed: list[BaseException] = []
+
+    def make() -> None:
+        try:
+            made.append(factory())
+        except BaseException as error:
+            failed.append(error)
+
+    maker = threading.Thread(target=make, name="bgjobs-dask-start", daemon=True)
+    maker.start()
+    maker.join()
+    if failed:
+        raise failed[0]
+    return made[0]
 
 
 def _embedded_backend() -> Backend:

@@ -45,8 +45,9 @@ EVENT_TEXT = 16_000
 FLUSH_DELAY = 0.02
 # An item result (or a result) larger than this comes back as the task's dask result, not in an event.
 ITEM_EVENT_MAX = 64_000
-# How long the task waits for its "started" event to leave the worker before its code runs.
-STARTED_FLUSH = 0.5
+# How long at most the task waits for its "started" event to leave the
+# worker before its code runs (a few ms unless the machine is swamped).
+STARTED_FLUSH = 5.0
 
 
 class TaskRun:
@@ -114,6 +115,10 @@ class WorkerState:
 
     def __init__(self) -> None:
         install_blocking_patches()
+        # A task that computes holds the GIL; the worker's loop, which takes
+        # a kill and sends the task's events, waits for it up to the switch
+        # interval at each step (5 ms by default). As in a process worker.
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         self.manager = JobManager()
         self.lock = threading.Lock()
         self.runs: dict[str, TaskRun] = {}
