@@ -172,10 +172,46 @@ test('remote jobs show where they run, and the panel kills them', async ({
 
   for (const backend of BACKENDS) {
     const row = jobs.row(path, backend.name);
-    await jobs.kill(row);
-    await expect(row).toHaveAttribute('data-status', 'killed', {
-      timeout: 5000
-    });
+    const uid = await jobs.uidOf(row);
+    // Clicked and seen killed in the page, by the page's clock.
+    const took = await page.evaluate(
+      uid =>
+        new Promise<number>((resolve, reject) => {
+          const selector = `.jp-bgjobs-row[data-uid="${uid}"]`;
+          const row = document.querySelector(selector);
+          const kill = row?.querySelector('.jp-bgjobs-kill') as HTMLElement;
+          const clicked = performance.now();
+          kill.click();
+          const watch = () => {
+            const now = document.querySelector(selector);
+            if (now?.getAttribute('data-status') === 'killed') {
+              resolve(performance.now() - clicked);
+            } else if (performance.now() - clicked > 5000) {
+              // Say what the server holds: a kill that did not land, or a
+              // panel that did not hear of it.
+              const { baseUrl } =
+                window.jupyterapp.serviceManager.serverSettings;
+              void fetch(`${baseUrl}jupyter-bgjobs/jobs/${uid}`)
+                .then(response => response.text())
+                .then(record =>
+                  reject(
+                    new Error(
+                      `not shown killed 5 s after the click (panel: ${now?.getAttribute('data-status')}); the server says ${record}`
+                    )
+                  )
+                );
+            } else {
+              requestAnimationFrame(watch);
+            }
+          };
+          watch();
+        }),
+      uid
+    );
+    const description = `${backend.name}: click to 'killed' shown in ${Math.round(took)} ms`;
+    test.info().annotations.push({ type: 'kill', description });
+    console.log(description);
+    await expect(row).toHaveAttribute('data-status', 'killed');
     await expect(row.locator(SELECTORS.badge)).toHaveText('killed');
   }
   const after = await askKernel<IKernelAnswer>(page, ASK);
