@@ -27,7 +27,8 @@ from .errors import BadRequest, BgJobsError, Conflict, NotFound, Unavailable
 from .hub import RelayHub
 from .model import RestViews, job_to_rest
 from .params import CLEAR_FILTERS, parse_clear, parse_kill_body, parse_limit, parse_statuses
-from .store import JobStore, Query
+from .query import Query
+from .store import JobStore
 
 if TYPE_CHECKING:  # app.py imports this module
     from .app import BgJobsApp
@@ -162,8 +163,11 @@ class JobsHandler(BgJobsHandler):
         """Clear a history: every ended job of a kernel and/or notebook path, in the server and its kernel."""
         kernel_id, path = parse_clear(*(self.get_query_argument(name, None) for name in CLEAR_FILTERS))
         await self.hub.refresh_paths()
-        await self.forget_in_kernels(self.store.ended_in_memory(kernel_id, path))
-        removed = await self.store.clear(kernel_id, path)
+        ended = self.store.ended_in_memory(kernel_id, path)
+        await self.forget_in_kernels(ended)
+        # A kernel's own update may have removed some of them from the store meanwhile:
+        # they were removed by this request all the same.
+        removed = {record["uid"] for record in ended}.union(await self.store.clear(kernel_id, path))
         self.finish(json.dumps({"removed": len(removed)}))
 
     async def forget_in_kernels(self, records: list[dict[str, Any]]) -> None:
