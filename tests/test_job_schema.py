@@ -21,7 +21,8 @@ from jsonschema import Draft202012Validator
 from jupyter_bgjobs import protocol, record
 from jupyter_bgjobs.server import contract
 from jupyter_bgjobs.server.model import job_to_rest
-from jupyter_bgjobs.server.store import JobStore, Query
+from jupyter_bgjobs.server.query import Query
+from jupyter_bgjobs.server.store import JobStore
 
 from .kernel_session import KernelSession
 

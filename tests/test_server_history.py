@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from jupyter_bgjobs.server.history import History
-from jupyter_bgjobs.server.store import JobStore, Query
+from jupyter_bgjobs.server.query import Query
+from jupyter_bgjobs.server.store import JobStore
 
 from .server_helpers import Api, Notebooks, check_against_openapi
 from .server_process import ServerProcess

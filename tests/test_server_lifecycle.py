@@ -12,7 +12,8 @@ import pytest
 
 from jupyter_bgjobs import protocol
 from jupyter_bgjobs.server.hub import RelayHub
-from jupyter_bgjobs.server.store import JobStore, Query
+from jupyter_bgjobs.server.query import Query
+from jupyter_bgjobs.server.store import JobStore
 
 from .server_helpers import Api, Fetch, KernelTab, Notebooks, start_kernel
 

@@ -25,14 +25,14 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .. import protocol
 from . import history_sql, retention
-from .cursor import decode_cursor, encode_cursor
+from .cursor import decode_cursor
 from .history import History
 from .live_jobs import LiveJobs, lost, record_key
+from .query import Query, cut_page
 
 Record = dict[str, Any]
 ChangeListener = Callable[[list[Record], list[str]], None]
@@ -41,18 +41,6 @@ T = TypeVar("T")
 
 # A kernel missing from the running ones this long is retired (its relay has stopped by then).
 RETIRE_AFTER = 1.0
-
-
-@dataclass
-class Query:
-    """What ``GET jobs`` asks for; None means no filter."""
-
-    statuses: frozenset[str] | None = None
-    kernel_id: str | None = None
-    path: str | None = None
-    text: str | None = None
-    limit: int = 100
-    cursor: str | None = None
 
 
 class JobStore:
@@ -369,7 +357,7 @@ class JobStore:
         records, counts = self._live.candidates(
             query.statuses, query.kernel_id, query.path, query.text, query.limit, after
         )
-        page, cursor = self._cut(records, query.limit)
+        page, cursor = cut_page(records, query.limit)
         return page, cursor, counts
 
     async def page(self, query: Query) -> tuple[list[Record], str | None, dict[str, int]]:
@@ -392,11 +380,5 @@ class JobStore:
             records = sorted([*records, *past_records], key=record_key)
             for state, count in past_counts.items():
                 counts[protocol.GROUP_OF_STATE[state]] += count
-        page, cursor = self._cut(records, query.limit)
+        page, cursor = cut_page(records, query.limit)
         return page, cursor, counts
-
-    @staticmethod
-    def _cut(records: list[Record], limit: int) -> tuple[list[Record], str | None]:
-        page = records[:limit]
-        cursor = encode_cursor(page[-1]["created"], page[-1]["uid"]) if len(records) > limit else None
-        return page, cursor
