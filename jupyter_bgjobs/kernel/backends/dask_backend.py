@@ -365,7 +365,7 @@ def _died_record(task: DaskTask, when: str) -> dict[str, Any]:
 
 
 def _dashboard(client: Client) -> str | None:
-    """The dashboard's link, or None when the scheduler serves none (bokeh is not installed)."""
+    """The dashboard's link, or None when the scheduler serves none (without bokeh its page asks for bokeh)."""
     try:
         if "dashboard" not in client.scheduler_info(n_workers=0).get("services", {}):
             return None
