@@ -57,26 +57,10 @@ BAR_JOBS_P95 = 0.050
 BAR_JOBS_P95_ROUND2 = 0.025  # issue 13: 50 kernels x 2,000 jobs
 
 
-# With --nice-kernels each kernel yields the CPU to the server: a kernel is
-# a session of its own, and Linux's autogroups share the CPU between sessions
-# whatever os.nice says, so the autogroup's nice is set too.
-NICE_KERNEL = """
-import os
-os.nice(19)
-try:
-    with open("/proc/self/autogroup", "w") as autogroup:
-        autogroup.write("19")
-except OSError:
-    pass
-"""
-
-
-def load_code(kernel: int, jobs: int, bursts: int, start: float, gap: float, nice: bool = False) -> str:
+def load_code(kernel: int, jobs: int, bursts: int, start: float, gap: float) -> str:
     """The cell each kernel runs: its jobs in bursts, then a wait for all of them."""
     per_burst = jobs // bursts
-    return (
-        (NICE_KERNEL if nice else "")
-        + f"""
+    return f"""
 import time
 def finish(moment, kernel, index):
     time.sleep(max(0.0, moment - time.time()))
@@ -101,7 +85,6 @@ for burst in range({bursts}):
 for job in jobs.list():
     job.wait(300)
 """
-    )
 
 
 # A reader in a process of its own: its JSON parsing and the event
@@ -385,7 +368,7 @@ async def soak_round(
     start = time.time() + 3.0  # every kernel has created its first burst by then
     began = time.monotonic()
     cpu_before = server.cpu_seconds()
-    code = [load_code(k, args.jobs, args.bursts, start, gap, args.nice_kernels) for k in range(len(clients))]
+    code = [load_code(k, args.jobs, args.bursts, start, gap) for k in range(len(clients))]
     cells = asyncio.ensure_future(asyncio.gather(*(run(client, code[k]) for k, client in enumerate(clients))))
     for burst in range(args.bursts):
         await asyncio.sleep(max(0.0, start + burst * gap + 0.3 - time.time()))
@@ -470,7 +453,6 @@ async def main(args: argparse.Namespace) -> None:
         f"{kernels} kernels x {args.jobs} jobs = {total} a round (7/10 finish, 2/10 fail, 1/10 killed through REST),"
         f" {args.bursts} bursts {args.seconds / args.bursts:.1f} s apart; {rounds} round(s), jobs.flush() after each;"
         f" {args.readers} REST reader processes, {args.subscribers} event subscribers"
-        + ("; the kernels at nice 19 (their autogroups too)" if args.nice_kernels else "")
     )
     print(f"  (a 2-core machine, loaded by other test runs at the same time: load average {os.getloadavg()[0]:.1f})")
     floor = await baseline_rss(kernels)
@@ -566,11 +548,6 @@ if __name__ == "__main__":
     parser.add_argument("--subscribers", type=int, default=3, help="event bus WebSocket subscribers")
     parser.add_argument(
         "--round2", action="store_true", help="the sizes of the second round's bar: 50 kernels x 2,000 jobs a round"
-    )
-    parser.add_argument(
-        "--nice-kernels",
-        action="store_true",
-        help="the kernels yield the CPU to the server (os.nice and their autogroup's nice, 19)",
     )
     args = parser.parse_args()
     if args.round2:
