@@ -15,6 +15,7 @@ import pytest
 
 from .conftest import KERNELS, KernelPool, _session
 from .kernel_session import KernelSession
+from .remote_tasks import TASKS
 from .server_helpers import Api, Notebooks
 
 distributed = pytest.importorskip("distributed")
@@ -23,37 +24,10 @@ distributed = pytest.importorskip("distributed")
 KERNEL = KERNELS[0]
 DASK = str(Path(sys.executable).with_name("dask"))
 
-SETUP = r"""
-import os, re, signal, socket, time
-import jupyter_bgjobs
+SETUP = (
+    TASKS
+    + r"""
 from distributed import Client
-
-silent = socket.socket()
-silent.bind(("127.0.0.1", 0))
-silent.listen(8)
-port = silent.getsockname()[1]
-
-def busy_loop():
-    while True:
-        pass
-
-def sleep_60():
-    time.sleep(60)
-
-def socket_wait():
-    s = socket.create_connection(("127.0.0.1", port))
-    s.recv(1)
-
-def catastrophic_regex():
-    return re.match(r"(a+)+$", "a" * 64 + "b")
-
-def square(x):
-    return x * x
-
-def slow_square(x):
-    if x == 5:
-        time.sleep(60)
-    return x * x
 
 def noisy(n):
     print("hello from", n)
@@ -67,6 +41,7 @@ def broken(x):
 
 import sys
 """
+)
 
 
 @pytest.fixture(scope="module")

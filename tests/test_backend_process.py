@@ -8,38 +8,12 @@ import pytest
 
 from .conftest import KERNELS
 from .kernel_session import KernelSession
+from .remote_tasks import TASKS
 from .server_helpers import Api, Notebooks
 
-SETUP = r"""
-import os, re, signal, socket, time
-import jupyter_bgjobs
-
-silent = socket.socket()
-silent.bind(("127.0.0.1", 0))
-silent.listen(8)
-port = silent.getsockname()[1]
-
-def busy_loop():
-    while True:
-        pass
-
-def sleep_60():
-    time.sleep(60)
-
-def socket_wait():
-    s = socket.create_connection(("127.0.0.1", port))
-    s.recv(1)
-
-def catastrophic_regex():
-    return re.match(r"(a+)+$", "a" * 64 + "b")
-
-def square(x):
-    return x * x
-
-def slow_square(x):
-    if x == 5:
-        time.sleep(60)
-    return x * x
+SETUP = (
+    TASKS
+    + r"""
 
 def noisy(n):
     print("hello from", n)
@@ -52,6 +26,7 @@ def noisy(n):
 def broken(x):
     raise ValueError(f"bad item {x}")
 """
+)
 
 
 PLACES = "'thread', 'process', 'dask', a dask scheduler address ('tcp://host:port') or a distributed.Client"
