@@ -27,14 +27,13 @@ workers) joins each round: the worked example of docs/backends.md.
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import time
 from typing import Any
 
 import bench_process
 import cloudpickle
-from bench_process import busy_loop, calibrate, catastrophic_regex, count_primes, sleep_60, socket_wait, tiny
+from bench_process import calibrate, count_primes, kill_cases, tiny
 
 # Shipped by value, as a notebook's functions are (a worker of another machine could not import bench_process).
 cloudpickle.register_pickle_by_value(bench_process)
@@ -124,15 +123,7 @@ def main() -> None:
     print(f"  ratio                         {statistics.median(ours) / statistics.median(theirs):6.2f}x")
     jobs.flush()
 
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    cases = {
-        "busy loop": (busy_loop, ()),
-        "time.sleep(60)": (sleep_60, ()),
-        "socket recv": (socket_wait, (server.getsockname()[1],)),
-        "catastrophic regex": (catastrophic_regex, ()),
-    }
+    _silent, cases = kill_cases()  # the silent server stays open (referenced) until the kills end
     print(f"kill latency, kill() to killed, {args.kills} kills each (ms):")
     worst = 0.0
     for label, (func, fargs) in cases.items():

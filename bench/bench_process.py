@@ -61,6 +61,19 @@ def catastrophic_regex() -> Any:
     return re.match(r"(a+)+$", "a" * 64 + "b")
 
 
+def kill_cases() -> tuple[socket.socket, dict[str, tuple[Any, tuple[Any, ...]]]]:
+    """The four kinds of task a kill must end, by label, and the silent server the socket wait reads from."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    return server, {
+        "busy loop": (busy_loop, ()),
+        "time.sleep(60)": (sleep_60, ()),
+        "socket recv": (socket_wait, (server.getsockname()[1],)),
+        "catastrophic regex": (catastrophic_regex, ()),
+    }
+
+
 def calibrate(seconds: float) -> int:
     """The limit for which count_primes takes about ``seconds`` here."""
     limit = 20_000
@@ -130,15 +143,7 @@ def main() -> None:
     print(f"  ProcessPoolExecutor.submit    {statistics.median(theirs) * 1000:6.2f}")
     jobs.flush()
 
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    cases = {
-        "busy loop": (busy_loop, ()),
-        "time.sleep(60)": (sleep_60, ()),
-        "socket recv": (socket_wait, (server.getsockname()[1],)),
-        "catastrophic regex": (catastrophic_regex, ()),
-    }
+    _silent, cases = kill_cases()  # the silent server stays open (referenced) until the kills end
     print(f"kill latency, kill() to killed, {args.kills} kills each (ms):")
     worst = 0.0
     for label, (func, fargs) in cases.items():
